@@ -1,0 +1,3 @@
+"""Engine: the single owner of the resident llama.cpp model."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""LSP wiring: the only layer that imports pygls."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Post-processing: stop rules and clean-up applied to generated text."""
+
+from __future__ import annotations
