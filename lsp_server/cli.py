@@ -1,0 +1,118 @@
+"""The ``qwen-lsp`` command: ``qwen-lsp serve`` speaks LSP over stdio (default), TCP or WebSocket.
+
+What the user sees: logs on stderr (or ``--log-file``), never on stdout, which belongs to the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import IO, BinaryIO, cast
+
+from lsp_server import __version__
+from lsp_server.settings import Settings
+
+logger = logging.getLogger("lsp_server")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="qwen-lsp", description="Local AI code-assistant language server.")
+    parser.add_argument("--version", action="version", version=f"qwen-lsp {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the language server")
+    transport = serve.add_mutually_exclusive_group()
+    transport.add_argument("--stdio", action="store_true", help="speak LSP on stdin/stdout (default)")
+    transport.add_argument("--tcp", type=int, metavar="PORT", help="listen for one client on TCP")
+    transport.add_argument("--ws", type=int, metavar="PORT", help="listen on a WebSocket")
+    serve.add_argument("--host", default="127.0.0.1", help="address for --tcp/--ws (default 127.0.0.1)")
+    serve.add_argument("--model", metavar="PATH", help="a local GGUF model file")
+    serve.add_argument("--hf-repo", help="Hugging Face repo of the default model")
+    serve.add_argument("--hf-file", help="GGUF file name inside --hf-repo")
+    serve.add_argument("--n-ctx", type=int, help="context size in tokens (default 4096)")
+    serve.add_argument("--threads", type=int, help="CPU threads for the model")
+    serve.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: protocol too)")
+    serve.add_argument("--log-file", metavar="FILE", help="write logs here instead of stderr")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Command-line flags on top of the defaults."""
+    settings = Settings()
+    if args.model:
+        settings.model.path = args.model
+    if args.hf_repo:
+        settings.model.hf_repo = args.hf_repo
+    if args.hf_file:
+        settings.model.hf_file = args.hf_file
+    if args.n_ctx:
+        settings.model.n_ctx = args.n_ctx
+    if args.threads:
+        settings.model.n_threads = args.threads
+    if args.verbose:
+        settings.log_level = "debug"
+    return settings
+
+
+def configure_logging(verbose: int, log_file: str | None, stream: IO[str]) -> None:
+    """Send logs to ``log_file`` or ``stream``; keep pygls quiet unless -vv."""
+    handler: logging.Handler
+    if log_file:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("pygls").setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+    logging.getLogger("llama.cpp").setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+
+
+def _private_stdio() -> tuple[IO[bytes], IO[str]]:
+    """Move the protocol and the logs onto private copies of fds 1 and 2.
+
+    llama-cpp-python points fds 1 and 2 at /dev/null while it loads a model (``verbose=False``); native code
+    may also print to fd 1. The protocol must survive both, so it gets its own duplicate of stdout and fd 1
+    is pointed at stderr for everything else.
+    """
+    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    log_stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return protocol_out, log_stream
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the server until the client says exit."""
+    from lsp_server.lsp.setup import create_server
+
+    stdio = args.tcp is None and args.ws is None
+    protocol_in = sys.stdin.buffer
+    if stdio:
+        protocol_out, log_stream = _private_stdio()
+    else:
+        log_stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
+    configure_logging(args.verbose, args.log_file, log_stream)
+    settings = settings_from_args(args)
+    server = create_server(settings)
+    logger.info("qwen-lsp %s starting (%s)", __version__, "stdio" if stdio else "network")
+    if args.tcp is not None:
+        server.start_tcp(args.host, args.tcp)
+    elif args.ws is not None:
+        server.start_ws(args.host, args.ws)
+    else:
+        server.start_io(protocol_in, cast(BinaryIO, protocol_out))
+    server.stop_engine()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``qwen-lsp`` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2

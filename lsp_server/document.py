@@ -1,0 +1,68 @@
+"""Document snapshots: the text, version and cursor a request is about, copied out of the editor's buffer.
+
+What the user sees: a suggestion computed for text the user has since changed is dropped, never shown.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class DocumentSnapshot:
+    """An immutable copy of one document at one version."""
+
+    uri: str
+    language_id: str | None
+    version: int | None
+    text: str
+
+
+@attrs.frozen
+class Cursor:
+    """A cursor as LSP sends it (UTF-16 column) and as Python indexes it (code point column)."""
+
+    line: int
+    utf16_character: int
+    character: int
+
+
+def _units(char: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(char.encode("utf-8"))
+    if encoding == "utf-32":
+        return 1
+    return 2 if ord(char) > 0xFFFF else 1
+
+
+def column_to_index(line_text: str, column: int, encoding: str = "utf-16") -> int:
+    """Convert an LSP column (in the negotiated position encoding) to a string index (clamped)."""
+    units = 0
+    for index, char in enumerate(line_text):
+        if units >= column:
+            return index
+        units += _units(char, encoding)
+    return len(line_text)
+
+
+def locate(text: str, line: int, column: int, encoding: str = "utf-16") -> Cursor | None:
+    """Resolve an LSP position in ``text``; None when the line is outside the document."""
+    if line < 0 or column < 0:
+        return None
+    lines = text.split("\n")
+    if line >= len(lines):
+        return None
+    line_text = lines[line].removesuffix("\r")
+    if column > sum(_units(char, encoding) for char in line_text):
+        # The spec lets a server clamp this, but a column past the end means the client's view of the
+        # text differs from ours: a suggestion placed there would land in the wrong spot.
+        return None
+    return Cursor(line, column, column_to_index(line_text, column, encoding))
+
+
+def offset_of(text: str, cursor: Cursor) -> int:
+    """The string offset of ``cursor`` in ``text``."""
+    offset = 0
+    for _ in range(cursor.line):
+        offset = text.index("\n", offset) + 1
+    return offset + cursor.character

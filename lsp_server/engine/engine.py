@@ -1,0 +1,623 @@
+"""The resident model: loaded once, owned by one worker thread, shared by every request.
+
+What the user sees: the first suggestion arrives as soon as the model is loaded, later ones reuse what the
+model has already read, and a cancelled or superseded request stops the model within one token.
+
+Only this module touches the llama.cpp context. Everything else hands it a ``GenerationRequest`` and gets a
+``concurrent.futures.Future`` back; the worker takes requests by priority and checks the request's
+``CancelToken`` between every prompt chunk and every decoded token.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import ctypes
+import enum
+import heapq
+import itertools
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+from lsp_server.engine.gguf_check import ModelFileError, inspect_gguf
+from lsp_server.engine.model_source import ModelSpec, resolve_model
+from lsp_server.prompt.fim import FimTokens, PromptLayout, Tokenize, detect_fim_tokens
+
+logger = logging.getLogger(__name__)
+
+
+class StopRule(Protocol):
+    """Decides, from the text generated so far, where a completion must end."""
+
+    def check(self, generated: str) -> int | None:
+        """Return the cut index once the completion must end, else None."""
+
+
+class EngineState(enum.Enum):
+    """Where the engine is in its life."""
+
+    NOT_STARTED = "not_started"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+@attrs.frozen
+class EngineConfig:
+    """How the model is loaded and run."""
+
+    model: ModelSpec
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    prompt_batch: int = 64
+    use_mmap: bool = False
+    seed: int = 0
+
+
+@attrs.frozen
+class ModelInfo:
+    """Facts about the loaded model that the rest of the server needs."""
+
+    path: Path
+    architecture: str
+    name: str
+    n_vocab: int
+    n_ctx: int
+    fim: FimTokens | None
+    is_hybrid: bool
+    is_recurrent: bool
+    bos: tuple[int, ...]
+    load_seconds: float
+
+
+class CancelToken:
+    """Set by the requester; checked by the worker between tokens."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = ""
+        self.decoded_at_cancel: int | None = None
+        self._counter: Callable[[], int] | None = None
+
+    def bind(self, counter: Callable[[], int]) -> None:
+        """Attach the engine's decoded-token counter so the cancel moment is recorded."""
+        self._counter = counter
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Ask the worker to stop this request."""
+        if self._event.is_set():
+            return
+        self.reason = reason
+        if self._counter is not None:
+            self.decoded_at_cancel = self._counter()
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether cancel() was called."""
+        return self._event.is_set()
+
+
+@attrs.define
+class GenerationRequest:
+    """One piece of work for the model: a prompt (built on the worker with its tokenizer) and limits."""
+
+    build_prompt: Callable[[ModelInfo, Tokenize], PromptLayout]
+    max_tokens: int
+    stop_rule: StopRule | None = None
+    temperature: float = 0.0
+    priority: int = 0
+    cancel: CancelToken = attrs.Factory(CancelToken)
+    label: str = "completion"
+
+
+@attrs.frozen
+class GenerationResult:
+    """What the model produced and what it cost."""
+
+    text: str
+    stop_reason: str
+    prompt: PromptLayout | None = None
+    generated_tokens: int = 0
+    prompt_tokens_evaluated: int = 0
+    reused_prefix_tokens: int = 0
+    decoded_after_cancel: int = 0
+    queue_ms: float = 0.0
+    prompt_ms: float = 0.0
+    decode_ms: float = 0.0
+    message: str = ""
+
+
+@attrs.define
+class EngineStats:
+    """Counters for tests, benchmarks and the stats request."""
+
+    requests: int = 0
+    queued_while_loading: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    decoded_tokens: int = 0
+    prompt_tokens_evaluated: int = 0
+    last_decoded_after_cancel: int = 0
+    max_decoded_after_cancel: int = 0
+    busy: bool = False
+    current_label: str = ""
+    current_decoded: int = 0
+
+
+@attrs.frozen
+class EngineEvent:
+    """A change the LSP layer may want to show: loading progress, ready, failure, notices."""
+
+    kind: str  # "progress" | "state" | "notice"
+    state: EngineState
+    message: str
+    done: int = 0
+    total: int | None = None
+
+
+EventCallback = Callable[[EngineEvent], None]
+
+
+class LlamaLog:
+    """Routes llama.cpp's own log lines into Python logging and remembers recent errors."""
+
+    _LEVELS = {
+        0: logging.CRITICAL,
+        1: logging.DEBUG,
+        2: logging.DEBUG,
+        3: logging.WARNING,
+        4: logging.ERROR,
+    }
+
+    def __init__(self) -> None:
+        import llama_cpp
+
+        self.recent_errors: deque[str] = deque(maxlen=8)
+        self._log = logging.getLogger("llama.cpp")
+        self._last_level = logging.DEBUG
+
+        def callback(level: int, text: bytes, _user: Any) -> None:
+            line = text.decode("utf-8", errors="replace").rstrip("\n")
+            py_level = self._LEVELS.get(level, self._last_level)
+            self._last_level = py_level
+            if py_level >= logging.ERROR and line.strip():
+                self.recent_errors.append(line.strip())
+            if line.strip():
+                self._log.log(py_level if py_level < logging.ERROR else logging.WARNING, "%s", line)
+
+        # Keep a reference: ctypes frees the trampoline when the Python object dies.
+        self._callback = llama_cpp.llama_log_callback(callback)
+        llama_cpp.llama_log_set(self._callback, ctypes.c_void_p(0))
+
+    def explain(self) -> str:
+        """The most telling recent llama.cpp error, if any."""
+        return self.recent_errors[-1] if self.recent_errors else ""
+
+
+@contextlib.contextmanager
+def _without_extra_buffer_types() -> Iterator[None]:
+    """Load with llama.cpp's CPU "extra buffer types" (AMX, weight repacking) turned off.
+
+    A native build of llama.cpp 0.3.36 on CPUs with AMX (seen here: Sapphire Rapids) places weights in the
+    AMX buffer type and then crashes with SIGSEGV on the first decode. ``Llama`` builds its model params
+    internally, so the default-params factory is wrapped for the duration of the load only.
+    """
+    import llama_cpp.llama_cpp as low_level
+
+    original = low_level.llama_model_default_params
+
+    def params() -> Any:
+        value = original()
+        value.use_extra_bufts = False
+        return value
+
+    setattr(low_level, "llama_model_default_params", params)  # noqa: B010 (mypy: module attribute)
+    try:
+        yield
+    finally:
+        setattr(low_level, "llama_model_default_params", original)  # noqa: B010
+
+
+def _default_threads() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+@attrs.define(order=False)
+class _Job:
+    request: GenerationRequest
+    future: concurrent.futures.Future[GenerationResult]
+    enqueued: float
+
+
+class Engine:
+    """The single owner of the llama.cpp model and context."""
+
+    def __init__(self, config: EngineConfig, on_event: EventCallback | None = None) -> None:
+        self.config = config
+        self.state = EngineState.NOT_STARTED
+        self.failure = ""
+        self.info: ModelInfo | None = None
+        self.stats = EngineStats()
+        self._on_event = on_event
+        self._queue: list[tuple[int, int, _Job]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._llm: Any = None
+        self._closing = False
+        self._ready = threading.Event()
+
+    # --- public API (any thread) -------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker; it loads the model, then serves requests."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._worker, name="qwen-lsp-engine", daemon=True)
+        self._thread.start()
+
+    def submit(self, request: GenerationRequest) -> concurrent.futures.Future[GenerationResult]:
+        """Queue a request; the future resolves with its result (never raises for model errors)."""
+        future: concurrent.futures.Future[GenerationResult] = concurrent.futures.Future()
+        request.cancel.bind(lambda: self.stats.decoded_tokens)
+        with self._cond:
+            self.stats.requests += 1
+            if self.state in (EngineState.FAILED, EngineState.CLOSED):
+                future.set_result(GenerationResult("", "not_ready", message=self.failure))
+                return future
+            if self.state in (EngineState.NOT_STARTED, EngineState.LOADING):
+                self.stats.queued_while_loading += 1
+            job = _Job(request, future, time.perf_counter())
+            heapq.heappush(self._queue, (request.priority, next(self._seq), job))
+            self._cond.notify()
+        return future
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the model is loaded (True) or loading failed / timed out (False)."""
+        self._ready.wait(timeout)
+        return self.state is EngineState.READY
+
+    def close(self) -> None:
+        """Stop the worker and free the model."""
+        with self._cond:
+            self._closing = True
+            for _, _, job in self._queue:
+                job.request.cancel.cancel("shutdown")
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokenize plain text with the model's tokenizer (thread-safe: the vocabulary is read-only)."""
+        if self._llm is None:
+            return []
+        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return tokens
+
+    # --- worker ------------------------------------------------------------------------------
+
+    def _emit(self, event: EngineEvent) -> None:
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                logger.exception("engine event callback failed")
+
+    def _set_state(self, state: EngineState, message: str) -> None:
+        self.state = state
+        self._emit(EngineEvent("state", state, message))
+
+    def _worker(self) -> None:
+        try:
+            self._load()
+        except ModelFileError as exc:
+            self._fail(str(exc))
+        except Exception as exc:
+            logger.exception("model load failed")
+            self._fail(f"The model could not be loaded: {exc}")
+        finally:
+            self._ready.set()
+        if self.state is EngineState.READY:
+            self._serve()
+        self._drain("not_ready", self.failure)
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+        if self.state is not EngineState.FAILED:
+            self.state = EngineState.CLOSED
+
+    def _fail(self, message: str) -> None:
+        self.failure = message
+        logger.error("%s", message)
+        self._set_state(EngineState.FAILED, message)
+
+    def _load(self) -> None:
+        self._set_state(EngineState.LOADING, "Locating the model")
+
+        def progress(done: int, total: int | None, message: str) -> None:
+            self._emit(EngineEvent("progress", EngineState.LOADING, message, done, total))
+
+        path = resolve_model(self.config.model, progress)
+        gguf = inspect_gguf(path)
+        self._emit(EngineEvent("progress", EngineState.LOADING, f"Loading {path.name}", 0, None))
+        import llama_cpp
+
+        log = LlamaLog()
+        started = time.perf_counter()
+        threads = self.config.n_threads or _default_threads()
+        try:
+            with _without_extra_buffer_types():
+                llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=self.config.n_ctx,
+                    n_batch=max(self.config.prompt_batch, 8),
+                    n_ubatch=max(self.config.prompt_batch, 8),
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    use_mmap=self.config.use_mmap,
+                    seed=self.config.seed,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            reason = log.explain() or str(exc)
+            arch = gguf.architecture or "unknown"
+            raise ModelFileError(
+                f"llama.cpp could not load {path} (architecture '{arch}'): {reason}. "
+                "Use a GGUF model of an architecture this llama.cpp build supports."
+            ) from exc
+        self._log = log
+        self._llm = llm
+        self.info = self._describe(llm, path, gguf.architecture, time.perf_counter() - started)
+        logger.info(
+            "model ready: %s (%s, %d tokens vocab, ctx %d, FIM %s) in %.2fs",
+            self.info.name,
+            self.info.architecture,
+            self.info.n_vocab,
+            self.info.n_ctx,
+            "yes" if self.info.fim else "no",
+            self.info.load_seconds,
+        )
+        self._set_state(EngineState.READY, f"Model {self.info.name} ready")
+        if self.info.fim is None:
+            self._emit(
+                EngineEvent(
+                    "notice",
+                    EngineState.READY,
+                    f"The model {self.info.name} has no fill-in-the-middle tokens, so completions "
+                    "can only use the code before the cursor and will be of lower quality. "
+                    "Use a code model with FIM support (e.g. Qwen2.5-Coder or Qwen3.5) for better results.",
+                )
+            )
+
+    def _describe(self, llm: Any, path: Path, arch: str | None, seconds: float) -> ModelInfo:
+        import llama_cpp
+
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+
+        def lookup(text: str) -> int | None:
+            ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+            if len(ids) != 1:
+                return None
+            piece = llm.detokenize(ids, special=True).decode("utf-8", errors="replace")
+            return int(ids[0]) if piece == text else None
+
+        native = (
+            int(llama_cpp.llama_vocab_fim_pre(vocab)),
+            int(llama_cpp.llama_vocab_fim_suf(vocab)),
+            int(llama_cpp.llama_vocab_fim_mid(vocab)),
+        )
+        fim = detect_fim_tokens(lookup, native=native)
+        add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
+        bos_id = int(llama_cpp.llama_vocab_bos(vocab))
+        metadata: dict[str, str] = dict(llm.metadata)
+        name = metadata.get("general.name") or path.stem
+        return ModelInfo(
+            path=path,
+            architecture=arch or metadata.get("general.architecture", "unknown"),
+            name=name,
+            n_vocab=int(llm.n_vocab()),
+            n_ctx=int(llm.n_ctx()),
+            fim=fim,
+            is_hybrid=bool(llama_cpp.llama_model_is_hybrid(llm.model)),
+            is_recurrent=bool(llama_cpp.llama_model_is_recurrent(llm.model)),
+            bos=(bos_id,) if add_bos and bos_id >= 0 else (),
+            load_seconds=seconds,
+        )
+
+    def _next_job(self) -> _Job | None:
+        with self._cond:
+            while not self._queue and not self._closing:
+                self._cond.wait()
+            if self._closing:
+                return None
+            return heapq.heappop(self._queue)[2]
+
+    def _serve(self) -> None:
+        while True:
+            job = self._next_job()
+            if job is None:
+                return
+            if job.future.cancelled():
+                continue
+            try:
+                result = self._run(job)
+            except Exception as exc:
+                logger.exception("generation failed")
+                self._recover()
+                result = GenerationResult("", "error", message=str(exc))
+            finally:
+                self.stats.busy = False
+                self.stats.current_label = ""
+            if result.stop_reason == "cancelled":
+                self.stats.cancelled += 1
+            else:
+                self.stats.completed += 1
+            if not job.future.cancelled():
+                job.future.set_result(result)
+
+    def _drain(self, reason: str, message: str) -> None:
+        with self._cond:
+            pending = [job for _, _, job in self._queue]
+            self._queue.clear()
+        for job in pending:
+            if not job.future.done():
+                job.future.set_result(GenerationResult("", reason, message=message))
+
+    def _recover(self) -> None:
+        """After a failed decode the cached state is unknown: start the next prompt from scratch."""
+        if self._llm is not None:
+            self._llm.reset()
+
+    def _reuse_prefix(self, tokens: list[int]) -> int:
+        """Keep the longest cached prefix of ``tokens`` in the context; return how many tokens it saved."""
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens].tolist()
+        common = 0
+        for old, new in zip(cached, tokens, strict=False):
+            if old != new:
+                break
+            common += 1
+        # The last prompt token is always evaluated again so that fresh logits exist to sample from.
+        common = min(common, len(tokens) - 1)
+        if common > 0 and common == llm.n_tokens:
+            return common
+        if common > 0 and llm._ctx.kv_cache_seq_rm(-1, common, -1):
+            llm.n_tokens = common
+            return common
+        llm.reset()
+        return 0
+
+    def _run(self, job: _Job) -> GenerationResult:
+        request = job.request
+        cancel = request.cancel
+        queue_ms = (time.perf_counter() - job.enqueued) * 1000
+        if cancel.cancelled:
+            return GenerationResult("", "cancelled", queue_ms=queue_ms)
+        info = self.info
+        assert info is not None and self._llm is not None
+        llm = self._llm
+        self.stats.busy = True
+        self.stats.current_label = request.label
+        self.stats.current_decoded = 0
+
+        layout = request.build_prompt(info, self.tokenize)
+        tokens = list(layout.tokens)
+        room = info.n_ctx - len(tokens)
+        if not tokens or room < 2:
+            return GenerationResult(
+                "",
+                "prompt_too_long",
+                prompt=layout,
+                queue_ms=queue_ms,
+                message=f"prompt of {len(tokens)} tokens does not fit the {info.n_ctx}-token context",
+            )
+        max_tokens = min(request.max_tokens, room - 1)
+
+        started = time.perf_counter()
+        reused = self._reuse_prefix(tokens)
+        pending = tokens[reused:]
+        evaluated = 0
+        step = max(1, self.config.prompt_batch)
+        for start in range(0, len(pending), step):
+            if cancel.cancelled:
+                return self._cancelled(cancel, layout, 0, evaluated, reused, queue_ms, started, started)
+            chunk = pending[start : start + step]
+            llm.eval(chunk)
+            evaluated += len(chunk)
+            self.stats.prompt_tokens_evaluated += len(chunk)
+        prompt_done = time.perf_counter()
+
+        import llama_cpp
+
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        llm._sampler = llm._init_sampler(temp=request.temperature, repeat_penalty=1.0)
+        generated: list[int] = []
+        raw = b""
+        text = ""
+        stop_reason = "max_tokens"
+        try:
+            while len(generated) < max_tokens:
+                token = int(llm.sample(temp=request.temperature, idx=llm.n_tokens - 1))
+                if llama_cpp.llama_vocab_is_eog(vocab, token) or llama_cpp.llama_vocab_is_control(
+                    vocab, token
+                ):
+                    stop_reason = "eos"
+                    break
+                generated.append(token)
+                raw += llm.detokenize([token], prev_tokens=generated[:-1] or None)
+                text = raw.decode("utf-8", errors="ignore")
+                if request.stop_rule is not None:
+                    cut = request.stop_rule.check(text)
+                    if cut is not None:
+                        text = text[:cut]
+                        stop_reason = "stop_rule"
+                        break
+                if len(generated) >= max_tokens:
+                    break
+                if cancel.cancelled:
+                    return self._cancelled(
+                        cancel,
+                        layout,
+                        len(generated),
+                        evaluated,
+                        reused,
+                        queue_ms,
+                        started,
+                        prompt_done,
+                    )
+                llm.eval([token])
+                self.stats.decoded_tokens += 1
+                self.stats.current_decoded += 1
+        finally:
+            llm._sampler = None
+        finished = time.perf_counter()
+        return GenerationResult(
+            text=text,
+            stop_reason=stop_reason,
+            prompt=layout,
+            generated_tokens=len(generated),
+            prompt_tokens_evaluated=evaluated,
+            reused_prefix_tokens=reused,
+            queue_ms=queue_ms,
+            prompt_ms=(prompt_done - started) * 1000,
+            decode_ms=(finished - prompt_done) * 1000,
+        )
+
+    def _cancelled(
+        self,
+        cancel: CancelToken,
+        layout: PromptLayout,
+        generated: int,
+        evaluated: int,
+        reused: int,
+        queue_ms: float,
+        started: float,
+        prompt_done: float,
+    ) -> GenerationResult:
+        at_cancel = cancel.decoded_at_cancel
+        overrun = 0 if at_cancel is None else max(0, self.stats.decoded_tokens - at_cancel)
+        self.stats.last_decoded_after_cancel = overrun
+        self.stats.max_decoded_after_cancel = max(self.stats.max_decoded_after_cancel, overrun)
+        logger.debug("generation cancelled (%s); %d token(s) decoded after cancel", cancel.reason, overrun)
+        return GenerationResult(
+            "",
+            "cancelled",
+            prompt=layout,
+            generated_tokens=generated,
+            prompt_tokens_evaluated=evaluated,
+            reused_prefix_tokens=reused,
+            decoded_after_cancel=overrun,
+            queue_ms=queue_ms,
+            prompt_ms=(prompt_done - started) * 1000,
+            decode_ms=(time.perf_counter() - prompt_done) * 1000,
+        )

@@ -1,0 +1,274 @@
+"""The language server object: owns settings, the engine and every background task.
+
+What the user sees: the model loads in the background with a progress bar in the editor, bad models are
+reported in a message (and the server stays up), and each suggestion is for the text as it is now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Coroutine
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from lsp_server import __version__
+from lsp_server.completion import CompletionPlan, Skip, finish_completion, make_request
+from lsp_server.completion import plan_completion as _plan
+from lsp_server.document import DocumentSnapshot
+from lsp_server.engine.engine import (
+    CancelToken,
+    Engine,
+    EngineConfig,
+    EngineEvent,
+    EngineState,
+    GenerationResult,
+)
+from lsp_server.engine.model_source import ModelSpec
+from lsp_server.settings import Settings, merge_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _spec(settings: Settings) -> ModelSpec:
+    model = settings.model
+    from pathlib import Path
+
+    return ModelSpec(
+        path=Path(model.path).expanduser() if model.path else None,
+        hf_repo=model.hf_repo,
+        hf_file=model.hf_file,
+    )
+
+
+class QwenLanguageServer(LanguageServer):
+    """One server, one resident model."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__(name="qwen-lsp", version=__version__)
+        self.settings = settings or Settings()
+        self.engine: Engine | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._inflight: dict[str, CancelToken] = {}
+        self._progress_token: str | None = None
+        self._progress_percent = -1
+        self._client_has_inline = False
+
+    @property
+    def client_has_inline_completion(self) -> bool:
+        """Whether the client said it can show inline completions (ghost text)."""
+        return self._client_has_inline
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def apply_initialization_options(self, params: types.InitializeParams) -> None:
+        """Read ``initializationOptions`` over the command-line settings; report bad keys."""
+        caps = params.capabilities.text_document
+        self._client_has_inline = bool(caps is not None and caps.inline_completion is not None)
+        options = params.initialization_options
+        if isinstance(options, dict) and options:
+            self.settings, problems = merge_settings(self.settings, options)
+            for problem in problems:
+                self.warn(f"qwen-lsp: {problem}; keeping the previous value.")
+
+    def start_engine(self) -> None:
+        """Start loading the model in the background; requests queue until it is ready."""
+        if self.engine is not None:
+            return
+        loop = asyncio.get_running_loop()
+        model = self.settings.model
+        config = EngineConfig(
+            model=_spec(self.settings),
+            n_ctx=model.n_ctx,
+            n_threads=model.n_threads,
+            prompt_batch=model.prompt_batch,
+            use_mmap=model.use_mmap,
+            seed=model.seed,
+        )
+
+        def on_event(event: EngineEvent) -> None:
+            loop.call_soon_threadsafe(self._on_engine_event, event)
+
+        self.engine = Engine(config, on_event)
+        self.run_task(self._begin_progress())
+        self.engine.start()
+
+    def stop_engine(self) -> None:
+        """Cancel everything in flight and free the model."""
+        for token in self._inflight.values():
+            token.cancel("shutdown")
+        self._inflight.clear()
+        if self.engine is not None:
+            self.engine.close()
+
+    def run_task(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a background coroutine, keep a reference, and log its failure."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            self._tasks.discard(finished)
+            if not finished.cancelled() and (exc := finished.exception()) is not None:
+                logger.error("background task failed: %s", exc, exc_info=exc)
+
+        task.add_done_callback(done)
+
+    # --- messages to the user ----------------------------------------------------------------
+
+    def warn(self, message: str) -> None:
+        """Tell the user something went wrong but the server carries on."""
+        logger.warning("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+
+    def error(self, message: str) -> None:
+        """Tell the user about a failure that disables a feature."""
+        logger.error("%s", message)
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
+
+    async def _begin_progress(self) -> None:
+        window = self.client_capabilities.window
+        if window is None or not window.work_done_progress:
+            return
+        token = f"qwen-lsp-load-{uuid.uuid4().hex[:8]}"
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception as exc:
+            logger.debug("client refused a progress token: %s", exc)
+            return
+        if self.engine is not None and self.engine.state in (
+            EngineState.READY,
+            EngineState.FAILED,
+        ):
+            return
+        self._progress_token = token
+        self.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title="qwen-lsp", message="Loading model", percentage=0, cancellable=False
+            ),
+        )
+
+    def _end_progress(self, message: str) -> None:
+        if self._progress_token is None:
+            return
+        self.work_done_progress.end(self._progress_token, types.WorkDoneProgressEnd(message=message))
+        self._progress_token = None
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        if event.kind == "progress":
+            if self._progress_token is None:
+                return
+            percent = None
+            if event.total:
+                percent = min(100, int(event.done * 100 / event.total))
+                if percent == self._progress_percent:
+                    return
+                self._progress_percent = percent
+            self.work_done_progress.report(
+                self._progress_token,
+                types.WorkDoneProgressReport(message=event.message, percentage=percent),
+            )
+        elif event.kind == "state":
+            if event.state is EngineState.READY:
+                self._end_progress(event.message)
+                self.window_log_message(
+                    types.LogMessageParams(type=types.MessageType.Info, message=event.message)
+                )
+            elif event.state is EngineState.FAILED:
+                self._end_progress("Model failed to load")
+                self.error(f"qwen-lsp: {event.message} Completions are disabled until this is fixed.")
+        elif event.kind == "notice":
+            self.warn(f"qwen-lsp: {event.message}")
+
+    # --- completions -------------------------------------------------------------------------
+
+    def snapshot(self, uri: str) -> DocumentSnapshot | None:
+        """Copy a document out of the workspace (text, version, language) before any await."""
+        try:
+            document = self.workspace.get_text_document(uri)
+            return DocumentSnapshot(uri, document.language_id, document.version, document.source)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            logger.info("cannot read %s: %s", uri, exc)
+            return None
+
+    def plan_completion(self, uri: str, position: types.Position) -> CompletionPlan | Skip:
+        """Plan a completion for the current text of ``uri``."""
+        snapshot = self.snapshot(uri)
+        if snapshot is None:
+            return Skip("document not available")
+        if not self.settings.completion.enabled:
+            return Skip("completions are disabled in settings")
+        negotiated = self.workspace.position_encoding
+        encoding = str(getattr(negotiated, "value", negotiated) or "utf-16")
+        return _plan(snapshot, position.line, position.character, self.settings.completion, encoding)
+
+    async def complete(self, uri: str, position: types.Position) -> tuple[str, CompletionPlan] | None:
+        """Run one completion; a newer request for the same document cancels this one."""
+        plan = self.plan_completion(uri, position)
+        if isinstance(plan, Skip):
+            logger.debug("no completion at %s:%s: %s", uri, position.line, plan.reason)
+            return None
+        if self.engine is None or self.engine.state is EngineState.FAILED:
+            return None
+        request = make_request(plan, self.settings.completion)
+        previous = self._inflight.get(uri)
+        if previous is not None:
+            previous.cancel("superseded")
+        self._inflight[uri] = request.cancel
+        try:
+            result: GenerationResult = await asyncio.wrap_future(self.engine.submit(request))
+        except asyncio.CancelledError:
+            request.cancel.cancel("$/cancelRequest")
+            raise
+        finally:
+            if self._inflight.get(uri) is request.cancel:
+                del self._inflight[uri]
+        text = finish_completion(plan, result)
+        logger.debug(
+            "completion %s: %s, %d prompt tokens (%d reused), %d generated, %.0f ms prompt, "
+            "%.0f ms decode: %r",
+            plan.decision.kind.value,
+            result.stop_reason,
+            result.prompt.size if result.prompt else 0,
+            result.reused_prefix_tokens,
+            result.generated_tokens,
+            result.prompt_ms,
+            result.decode_ms,
+            text,
+        )
+        current = self.snapshot(uri)
+        if text is None or current is None or current.version != plan.snapshot.version:
+            return None
+        return text, plan
+
+    def stats(self) -> dict[str, Any]:
+        """Engine counters for tests and debugging."""
+        engine = self.engine
+        if engine is None:
+            return {"state": "not_started"}
+        return {
+            "state": engine.state.value,
+            "failure": engine.failure,
+            "model": None
+            if engine.info is None
+            else {
+                "name": engine.info.name,
+                "architecture": engine.info.architecture,
+                "fim": engine.info.fim is not None,
+                "hybrid": engine.info.is_hybrid,
+            },
+            "requests": engine.stats.requests,
+            "queuedWhileLoading": engine.stats.queued_while_loading,
+            "completed": engine.stats.completed,
+            "cancelled": engine.stats.cancelled,
+            "decodedTokens": engine.stats.decoded_tokens,
+            "promptTokensEvaluated": engine.stats.prompt_tokens_evaluated,
+            "lastDecodedAfterCancel": engine.stats.last_decoded_after_cancel,
+            "maxDecodedAfterCancel": engine.stats.max_decoded_after_cancel,
+            "busy": engine.stats.busy,
+            "currentLabel": engine.stats.current_label,
+            "currentDecoded": engine.stats.current_decoded,
+        }

@@ -1,0 +1,74 @@
+"""Feature wiring: the only module that registers LSP handlers. Each handler is a few lines.
+
+What the user sees: inline completions (ghost text) where the client supports them, a one-item completion
+list otherwise, and a ``qwenLsp/stats`` request that reports what the engine did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+
+from lsp_server.lsp.server import QwenLanguageServer
+from lsp_server.settings import Settings
+
+STATS_METHOD = "qwenLsp/stats"
+
+
+def _range_at(position: types.Position) -> types.Range:
+    return types.Range(start=position, end=position)
+
+
+def create_server(settings: Settings | None = None) -> QwenLanguageServer:
+    """Build a server with every feature registered."""
+    server = QwenLanguageServer(settings)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: QwenLanguageServer, params: types.InitializeParams) -> None:
+        ls.apply_initialization_options(params)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: QwenLanguageServer, params: types.InitializedParams) -> None:
+        ls.start_engine()
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: QwenLanguageServer, params: None) -> None:
+        ls.stop_engine()
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: QwenLanguageServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList:
+        outcome = await ls.complete(params.text_document.uri, params.position)
+        if outcome is None:
+            return types.InlineCompletionList(items=[])
+        text, _plan = outcome
+        item = types.InlineCompletionItem(insert_text=text, range=_range_at(params.position))
+        return types.InlineCompletionList(items=[item])
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", "("]))
+    async def completion(ls: QwenLanguageServer, params: types.CompletionParams) -> types.CompletionList:
+        # Clients that show ghost text get it from inlineCompletion; a popup item would repeat it.
+        if ls.client_has_inline_completion:
+            return types.CompletionList(is_incomplete=True, items=[])
+        outcome = await ls.complete(params.text_document.uri, params.position)
+        if outcome is None:
+            return types.CompletionList(is_incomplete=True, items=[])
+        text, _plan = outcome
+        label = text.strip().splitlines()[0][:60]
+        item = types.CompletionItem(
+            label=label,
+            kind=types.CompletionItemKind.Snippet,
+            detail="qwen-lsp",
+            text_edit=types.TextEdit(range=_range_at(params.position), new_text=text),
+            insert_text_format=types.InsertTextFormat.PlainText,
+            sort_text="0",
+        )
+        return types.CompletionList(is_incomplete=True, items=[item])
+
+    @server.feature(STATS_METHOD)
+    def stats(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
+        return ls.stats()
+
+    return server

@@ -1,0 +1,107 @@
+"""Settings: every knob the server has, with its default, in one typed tree.
+
+What the user sees: the same names in ``initializationOptions`` (camelCase, as editors send them) and on the
+command line; an invalid value is reported by key and the default is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import cattrs
+
+from lsp_server.engine.model_source import DEFAULT_HF_FILE, DEFAULT_HF_REPO
+
+
+@attrs.define
+class ModelSettings:
+    """Which GGUF model to keep resident and how to run it."""
+
+    path: str | None = None
+    hf_repo: str = DEFAULT_HF_REPO
+    hf_file: str = DEFAULT_HF_FILE
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    prompt_batch: int = 64
+    use_mmap: bool = False
+    seed: int = 0
+
+
+@attrs.define
+class CompletionSettings:
+    """How inline completions are built and bounded."""
+
+    enabled: bool = True
+    prefix_tokens: int = 1536
+    suffix_tokens: int = 512
+    max_tokens_single_line: int = 64
+    max_tokens_multi_line: int = 256
+    max_lines_multi_line: int = 64
+    temperature: float = 0.0
+    max_document_bytes: int = 5 * 1024 * 1024
+
+
+@attrs.define
+class Settings:
+    """The whole settings tree."""
+
+    model: ModelSettings = attrs.Factory(ModelSettings)
+    completion: CompletionSettings = attrs.Factory(CompletionSettings)
+    log_level: str = "info"
+
+
+def _snake(name: str) -> str:
+    out = []
+    for char in name:
+        if char.isupper():
+            out.append("_" + char.lower())
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _normalise_keys(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {_snake(str(key)): _normalise_keys(item) for key, item in value.items()}
+    return value
+
+
+def merge_settings(base: Settings, overrides: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """Apply camelCase or snake_case ``overrides`` on ``base``; return the result and the problems."""
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    problems: list[str] = []
+    current = converter.unstructure(base)
+    for section, values in _normalise_keys(overrides).items():
+        if section not in current:
+            problems.append(f"unknown setting '{section}'")
+            continue
+        if not isinstance(values, Mapping):
+            candidate = {**current, section: values}
+            try:
+                converter.structure(candidate, Settings)
+            except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+                problems.append(f"setting '{section}': {_describe(exc)}")
+                continue
+            current = candidate
+            continue
+        for key, value in values.items():
+            if not isinstance(current[section], dict) or key not in current[section]:
+                problems.append(f"unknown setting '{section}.{key}'")
+                continue
+            candidate = {**current, section: {**current[section], key: value}}
+            try:
+                converter.structure(candidate, Settings)
+            except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+                problems.append(f"setting '{section}.{key}' = {value!r}: {_describe(exc)}")
+                continue
+            current = candidate
+    return converter.structure(current, Settings), problems
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        leaves = [str(sub) for sub in exc.exceptions]
+        return "; ".join(leaves) or str(exc)
+    return str(exc)
