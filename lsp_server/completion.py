@@ -16,10 +16,16 @@ from lsp_server.context.completion_kind import (
 )
 from lsp_server.context.languages import detect_language
 from lsp_server.document import Cursor, DocumentSnapshot, locate, offset_of
-from lsp_server.engine.engine import GenerationRequest, GenerationResult, ModelInfo, StopRule
+from lsp_server.engine.engine import (
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+    ModelTokenizer,
+    StopRule,
+)
 from lsp_server.postprocess.stops import multi_line_stop, single_line_stop
 from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
-from lsp_server.prompt.fim import PromptLayout, Tokenize, build_fim_prompt
+from lsp_server.prompt.fim import PromptLayout, build_fim_prompt
 from lsp_server.settings import CompletionSettings
 
 
@@ -83,7 +89,7 @@ def stop_rule_for(plan: CompletionPlan, settings: CompletionSettings) -> StopRul
 def make_request(plan: CompletionPlan, settings: CompletionSettings) -> GenerationRequest:
     """The engine request for a plan: prompt built on the engine's worker, with its tokenizer."""
 
-    def build(info: ModelInfo, tokenize: Tokenize) -> PromptLayout:
+    def build(info: ModelInfo, tokenize: ModelTokenizer) -> PromptLayout:
         return build_fim_prompt(
             plan.prefix,
             plan.suffix,

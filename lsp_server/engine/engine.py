@@ -29,7 +29,7 @@ import attrs
 
 from lsp_server.engine.gguf_check import ModelFileError, inspect_gguf
 from lsp_server.engine.model_source import ModelSpec, resolve_model
-from lsp_server.prompt.fim import FimTokens, PromptLayout, Tokenize, detect_fim_tokens
+from lsp_server.prompt.fim import FimTokens, PromptLayout, detect_fim_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,8 @@ class ModelInfo:
     is_recurrent: bool
     bos: tuple[int, ...]
     load_seconds: float
+    eos: int = -1
+    chat_template: str | None = None
 
 
 class CancelToken:
@@ -107,17 +109,41 @@ class CancelToken:
         return self._event.is_set()
 
 
+class ModelTokenizer:
+    """The model's tokenizer as handed to prompt builders: call it for plain text."""
+
+    def __init__(self, llm: Any) -> None:
+        self._llm = llm
+
+    def __call__(self, text: str) -> list[int]:
+        """Tokenize plain text: special-token spellings stay ordinary text (safe for user code)."""
+        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return tokens
+
+    def with_special(self, text: str) -> list[int]:
+        """Tokenize text containing special tokens (``<|im_start|>`` ...), e.g. a rendered chat."""
+        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return tokens
+
+    def detokenize(self, tokens: list[int]) -> str:
+        """Text of ``tokens`` (special tokens rendered)."""
+        raw: bytes = self._llm.detokenize(tokens, special=True)
+        return raw.decode("utf-8", errors="replace")
+
+
 @attrs.define
 class GenerationRequest:
     """One piece of work for the model: a prompt (built on the worker with its tokenizer) and limits."""
 
-    build_prompt: Callable[[ModelInfo, Tokenize], PromptLayout]
+    build_prompt: Callable[[ModelInfo, ModelTokenizer], PromptLayout]
     max_tokens: int
     stop_rule: StopRule | None = None
     temperature: float = 0.0
     priority: int = 0
     cancel: CancelToken = attrs.Factory(CancelToken)
     label: str = "completion"
+    on_text: Callable[[str], None] | None = None
+    """Called on the worker thread with the text generated so far, after every token (for streaming)."""
 
 
 @attrs.frozen
@@ -254,6 +280,7 @@ class Engine:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._llm: Any = None
+        self._tokenizer: ModelTokenizer | None = None
         self._closing = False
         self._ready = threading.Event()
 
@@ -297,12 +324,10 @@ class Engine:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
 
-    def tokenize(self, text: str) -> list[int]:
-        """Tokenize plain text with the model's tokenizer (thread-safe: the vocabulary is read-only)."""
-        if self._llm is None:
-            return []
-        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-        return tokens
+    @property
+    def tokenizer(self) -> ModelTokenizer | None:
+        """The loaded model's tokenizer (thread-safe: the vocabulary is read-only); None before load."""
+        return self._tokenizer
 
     # --- worker ------------------------------------------------------------------------------
 
@@ -377,6 +402,7 @@ class Engine:
             ) from exc
         self._log = log
         self._llm = llm
+        self._tokenizer = ModelTokenizer(llm)
         self.info = self._describe(llm, path, gguf.architecture, time.perf_counter() - started)
         logger.info(
             "model ready: %s (%s, %d tokens vocab, ctx %d, FIM %s) in %.2fs",
@@ -432,6 +458,8 @@ class Engine:
             is_recurrent=bool(llama_cpp.llama_model_is_recurrent(llm.model)),
             bos=(bos_id,) if add_bos and bos_id >= 0 else (),
             load_seconds=seconds,
+            eos=int(llama_cpp.llama_vocab_eos(vocab)),
+            chat_template=metadata.get("tokenizer.chat_template"),
         )
 
     def _next_job(self) -> _Job | None:
@@ -510,7 +538,8 @@ class Engine:
         self.stats.current_label = request.label
         self.stats.current_decoded = 0
 
-        layout = request.build_prompt(info, self.tokenize)
+        assert self._tokenizer is not None
+        layout = request.build_prompt(info, self._tokenizer)
         tokens = list(layout.tokens)
         room = info.n_ctx - len(tokens)
         if not tokens or room < 2:
@@ -556,6 +585,8 @@ class Engine:
                 generated.append(token)
                 raw += llm.detokenize([token], prev_tokens=generated[:-1] or None)
                 text = raw.decode("utf-8", errors="ignore")
+                if request.on_text is not None:
+                    request.on_text(text)
                 if request.stop_rule is not None:
                     cut = request.stop_rule.check(text)
                     if cut is not None:
