@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 from pytest_lsp import make_test_lsp_client
 
@@ -43,12 +44,13 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_tcp_transport_binds_loopback(smollm2_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["--tcp", "--ws"])
+async def test_network_transports_bind_loopback(transport: str, smollm2_path: Path) -> None:
     port = _free_port()
     server = await asyncio.create_subprocess_exec(
         _console_script(),
         "serve",
-        "--tcp",
+        transport,
         str(port),
         "--model",
         str(smollm2_path),
@@ -58,14 +60,17 @@ async def test_tcp_transport_binds_loopback(smollm2_path: Path) -> None:
     try:
         for _ in range(300):
             try:
-                await client.start_tcp("127.0.0.1", port)
+                if transport == "--tcp":
+                    await client.start_tcp("127.0.0.1", port)
+                else:
+                    await client.start_ws("127.0.0.1", port)
                 break
             except OSError:
                 await asyncio.sleep(0.1)
         listening = Path("/proc/net/tcp").read_text()
         assert f"0100007F:{port:04X}" in listening  # 127.0.0.1, not 0.0.0.0
         await client.initialize_session(types.InitializeParams(capabilities=inline_client_capabilities()))
-        uri = "file:///tmp/qwen_lsp_tcp.py"
+        uri = "file:///tmp/qwen_lsp_network.py"
         open_document(client, uri, "python", SOURCE)
         assert len(items_of(await inline_completion(client, uri, 2, 19))) == 1
         await client.shutdown_session()
