@@ -29,6 +29,7 @@ import attrs
 
 from lsp_server.engine.gguf_check import ModelFileError, inspect_gguf
 from lsp_server.engine.model_source import ModelSpec, resolve_model
+from lsp_server.engine.state_cache import StateCache, common_prefix
 from lsp_server.prompt.fim import FimTokens, PromptLayout, detect_fim_tokens
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ class EngineConfig:
     prompt_batch: int = 64
     use_mmap: bool = False
     seed: int = 0
+    state_reuse: bool = True
+    checkpoints: int = 8
 
 
 @attrs.frozen
@@ -144,6 +147,9 @@ class GenerationRequest:
     label: str = "completion"
     on_text: Callable[[str], None] | None = None
     """Called on the worker thread with the text generated so far, after every token (for streaming)."""
+    preemption: str = "none"
+    """What a more urgent request does to this one: "none" (waits), "abandon" (stops it: speculation,
+    pre-warm) or "resume" (suspends it between tokens and resumes it afterwards: code actions)."""
 
 
 @attrs.frozen
@@ -157,6 +163,9 @@ class GenerationResult:
     prompt_tokens_evaluated: int = 0
     reused_prefix_tokens: int = 0
     decoded_after_cancel: int = 0
+    minimum_prompt_tokens: int = 0
+    reuse: str = ""
+    preempted: int = 0
     queue_ms: float = 0.0
     prompt_ms: float = 0.0
     decode_ms: float = 0.0
@@ -178,6 +187,14 @@ class EngineStats:
     busy: bool = False
     current_label: str = ""
     current_decoded: int = 0
+    minimum_prompt_tokens: int = 0
+    last_prompt_tokens_evaluated: int = 0
+    last_minimum_prompt_tokens: int = 0
+    kv_reused_tokens: int = 0
+    checkpoint_restores: int = 0
+    checkpoint_saves: int = 0
+    preemptions: int = 0
+    abandoned: int = 0
 
 
 @attrs.frozen
@@ -263,6 +280,12 @@ class _Job:
     request: GenerationRequest
     future: concurrent.futures.Future[GenerationResult]
     enqueued: float
+    order: int = 0
+    generated: list[int] = attrs.Factory(list)
+    raw: bytes = b""
+    layout: PromptLayout | None = None
+    preempted: int = 0
+    evaluated: int = 0
 
 
 class Engine:
@@ -281,6 +304,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._llm: Any = None
         self._tokenizer: ModelTokenizer | None = None
+        self._states: StateCache | None = None
         self._closing = False
         self._ready = threading.Event()
 
@@ -304,8 +328,8 @@ class Engine:
                 return future
             if self.state in (EngineState.NOT_STARTED, EngineState.LOADING):
                 self.stats.queued_while_loading += 1
-            job = _Job(request, future, time.perf_counter())
-            heapq.heappush(self._queue, (request.priority, next(self._seq), job))
+            job = _Job(request, future, time.perf_counter(), next(self._seq))
+            heapq.heappush(self._queue, (request.priority, job.order, job))
             self._cond.notify()
         return future
 
@@ -404,6 +428,12 @@ class Engine:
         self._llm = llm
         self._tokenizer = ModelTokenizer(llm)
         self.info = self._describe(llm, path, gguf.architecture, time.perf_counter() - started)
+        self._states = StateCache(
+            llm,
+            hybrid=self.info.is_hybrid or self.info.is_recurrent,
+            capacity=self.config.checkpoints,
+            enabled=self.config.state_reuse,
+        )
         logger.info(
             "model ready: %s (%s, %d tokens vocab, ctx %d, FIM %s) in %.2fs",
             self.info.name,
@@ -475,7 +505,7 @@ class Engine:
             job = self._next_job()
             if job is None:
                 return
-            if job.future.cancelled():
+            if job.future.done():
                 continue
             try:
                 result = self._run(job)
@@ -486,63 +516,101 @@ class Engine:
             finally:
                 self.stats.busy = False
                 self.stats.current_label = ""
+            if result is None:  # suspended for a more urgent request; it is back in the queue
+                continue
             if result.stop_reason == "cancelled":
                 self.stats.cancelled += 1
+            elif result.stop_reason == "preempted":
+                self.stats.abandoned += 1
             else:
                 self.stats.completed += 1
-            if not job.future.cancelled():
-                job.future.set_result(result)
+            _resolve(job.future, result)
 
     def _drain(self, reason: str, message: str) -> None:
         with self._cond:
             pending = [job for _, _, job in self._queue]
             self._queue.clear()
         for job in pending:
-            if not job.future.done():
-                job.future.set_result(GenerationResult("", reason, message=message))
+            _resolve(job.future, GenerationResult("", reason, message=message))
 
     def _recover(self) -> None:
         """After a failed decode the cached state is unknown: start the next prompt from scratch."""
         if self._llm is not None:
             self._llm.reset()
+        if self._states is not None:
+            self._states.clear()
 
-    def _reuse_prefix(self, tokens: list[int]) -> int:
-        """Keep the longest cached prefix of ``tokens`` in the context; return how many tokens it saved."""
+    def _more_urgent_waiting(self, priority: int) -> bool:
+        with self._cond:
+            return bool(self._queue) and self._queue[0][0] < priority
+
+    def _should_yield(self, request: GenerationRequest) -> bool:
+        return request.preemption != "none" and self._more_urgent_waiting(request.priority)
+
+    def _suspend(self, job: _Job) -> None:
+        """Put a resumable job back in the queue, keeping its place among jobs of its priority."""
+        job.preempted += 1
+        self.stats.preemptions += 1
+        with self._cond:
+            heapq.heappush(self._queue, (job.request.priority, job.order, job))
+            self._cond.notify()
+
+    def _evaluate(
+        self, job: _Job, tokens: list[int], start: int, cache_points: set[int], prompt_size: int
+    ) -> str | None:
+        """Evaluate ``tokens[start:]`` in chunks, saving checkpoints; return a stop reason if interrupted.
+
+        Tokens past ``prompt_size`` (what a resumed job had already generated) are evaluated one at a time,
+        as they were when first decoded, so a resumed job computes exactly what an uninterrupted one would.
+        """
         llm = self._llm
-        cached = llm.input_ids[: llm.n_tokens].tolist()
-        common = 0
-        for old, new in zip(cached, tokens, strict=False):
-            if old != new:
-                break
-            common += 1
-        # The last prompt token is always evaluated again so that fresh logits exist to sample from.
-        common = min(common, len(tokens) - 1)
-        if common > 0 and common == llm.n_tokens:
-            return common
-        if common > 0 and llm._ctx.kv_cache_seq_rm(-1, common, -1):
-            llm.n_tokens = common
-            return common
-        llm.reset()
-        return 0
+        states = self._states
+        assert states is not None
+        step = max(1, self.config.prompt_batch)
+        position = start
+        while position < len(tokens):
+            if job.request.cancel.cancelled:
+                return "cancelled"
+            if self._should_yield(job.request):
+                return "yield"
+            end = min(len(tokens), position + (step if position < prompt_size else 1))
+            if position < prompt_size < end:
+                end = prompt_size
+            upcoming = [point for point in cache_points if position < point < end]
+            if upcoming:
+                end = min(upcoming)
+            chunk = tokens[position:end]
+            llm.eval(chunk)
+            job.evaluated += len(chunk)
+            self.stats.prompt_tokens_evaluated += len(chunk)
+            position = end
+            if position in cache_points:
+                states.save(tokens[:position])
+                self.stats.checkpoint_saves = states.saves
+        return None
 
-    def _run(self, job: _Job) -> GenerationResult:
+    def _run(self, job: _Job) -> GenerationResult | None:
         request = job.request
         cancel = request.cancel
         queue_ms = (time.perf_counter() - job.enqueued) * 1000
         if cancel.cancelled:
             return GenerationResult("", "cancelled", queue_ms=queue_ms)
         info = self.info
-        assert info is not None and self._llm is not None
+        assert info is not None and self._llm is not None and self._tokenizer is not None
+        assert self._states is not None
         llm = self._llm
+        states = self._states
         self.stats.busy = True
         self.stats.current_label = request.label
-        self.stats.current_decoded = 0
+        self.stats.current_decoded = len(job.generated)
 
-        assert self._tokenizer is not None
-        layout = request.build_prompt(info, self._tokenizer)
-        tokens = list(layout.tokens)
+        if job.layout is None:
+            job.layout = request.build_prompt(info, self._tokenizer)
+        layout = job.layout
+        prompt = list(layout.tokens)
+        tokens = prompt + job.generated  # a resumed job continues after what it already produced
         room = info.n_ctx - len(tokens)
-        if not tokens or room < 2:
+        if not prompt or room < 2:
             return GenerationResult(
                 "",
                 "prompt_too_long",
@@ -553,38 +621,68 @@ class Engine:
         max_tokens = min(request.max_tokens, room - 1)
 
         started = time.perf_counter()
-        reused = self._reuse_prefix(tokens)
-        pending = tokens[reused:]
-        evaluated = 0
-        step = max(1, self.config.prompt_batch)
-        for start in range(0, len(pending), step):
-            if cancel.cancelled:
-                return self._cancelled(cancel, layout, 0, evaluated, reused, queue_ms, started, started)
-            chunk = pending[start : start + step]
-            llm.eval(chunk)
-            evaluated += len(chunk)
-            self.stats.prompt_tokens_evaluated += len(chunk)
+        previous = states.evaluated()
+        minimum = len(tokens) - min(common_prefix(previous, tokens), max(0, len(tokens) - 1))
+        prepared = states.prepare(tokens)
+        if prepared.how == "checkpoint":
+            self.stats.checkpoint_restores = states.restores
+        self.stats.kv_reused_tokens = states.kv_reused_tokens
+        evaluated_before = job.evaluated
+        cache_points = {point for point in layout.cache_points if 0 < point < len(prompt)}
+        cache_points.add(len(prompt) - 1)  # the same prompt again costs one token
+        if job.generated:
+            cache_points.add(len(tokens))
+        interrupted = self._evaluate(job, tokens, prepared.position, cache_points, len(prompt))
+        evaluated = job.evaluated - evaluated_before
+        self.stats.minimum_prompt_tokens += minimum
+        self.stats.last_minimum_prompt_tokens = minimum
+        self.stats.last_prompt_tokens_evaluated = evaluated
         prompt_done = time.perf_counter()
+
+        def finish(reason: str, text: str = "") -> GenerationResult:
+            return GenerationResult(
+                text=text,
+                stop_reason=reason,
+                prompt=layout,
+                generated_tokens=len(job.generated),
+                prompt_tokens_evaluated=job.evaluated,
+                reused_prefix_tokens=prepared.position,
+                minimum_prompt_tokens=minimum,
+                reuse=prepared.how,
+                preempted=job.preempted,
+                decoded_after_cancel=self._overrun(cancel) if reason == "cancelled" else 0,
+                queue_ms=queue_ms,
+                prompt_ms=(prompt_done - started) * 1000,
+                decode_ms=(time.perf_counter() - prompt_done) * 1000,
+            )
+
+        if interrupted == "cancelled":
+            return finish("cancelled")
+        if interrupted == "yield":
+            if request.preemption == "resume":
+                self._suspend(job)
+                return None
+            return finish("preempted")
+        if max_tokens <= 0:
+            return finish("evaluated")
 
         import llama_cpp
 
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
         llm._sampler = llm._init_sampler(temp=request.temperature, repeat_penalty=1.0)
-        generated: list[int] = []
-        raw = b""
-        text = ""
+        text = job.raw.decode("utf-8", errors="ignore")
         stop_reason = "max_tokens"
         try:
-            while len(generated) < max_tokens:
+            while len(job.generated) < max_tokens:
                 token = int(llm.sample(temp=request.temperature, idx=llm.n_tokens - 1))
                 if llama_cpp.llama_vocab_is_eog(vocab, token) or llama_cpp.llama_vocab_is_control(
                     vocab, token
                 ):
                     stop_reason = "eos"
                     break
-                generated.append(token)
-                raw += llm.detokenize([token], prev_tokens=generated[:-1] or None)
-                text = raw.decode("utf-8", errors="ignore")
+                job.raw += llm.detokenize([token], prev_tokens=job.generated or None)
+                job.generated.append(token)
+                text = job.raw.decode("utf-8", errors="ignore")
                 if request.on_text is not None:
                     request.on_text(text)
                 if request.stop_rule is not None:
@@ -593,62 +691,34 @@ class Engine:
                         text = text[:cut]
                         stop_reason = "stop_rule"
                         break
-                if len(generated) >= max_tokens:
+                if len(job.generated) >= max_tokens:
                     break
                 if cancel.cancelled:
-                    return self._cancelled(
-                        cancel,
-                        layout,
-                        len(generated),
-                        evaluated,
-                        reused,
-                        queue_ms,
-                        started,
-                        prompt_done,
-                    )
+                    return finish("cancelled")
+                if self._should_yield(request):
+                    if request.preemption == "resume":
+                        self._suspend(job)
+                        return None
+                    return finish("preempted", text)
                 llm.eval([token])
                 self.stats.decoded_tokens += 1
                 self.stats.current_decoded += 1
         finally:
             llm._sampler = None
-        finished = time.perf_counter()
-        return GenerationResult(
-            text=text,
-            stop_reason=stop_reason,
-            prompt=layout,
-            generated_tokens=len(generated),
-            prompt_tokens_evaluated=evaluated,
-            reused_prefix_tokens=reused,
-            queue_ms=queue_ms,
-            prompt_ms=(prompt_done - started) * 1000,
-            decode_ms=(finished - prompt_done) * 1000,
-        )
+        return finish(stop_reason, text)
 
-    def _cancelled(
-        self,
-        cancel: CancelToken,
-        layout: PromptLayout,
-        generated: int,
-        evaluated: int,
-        reused: int,
-        queue_ms: float,
-        started: float,
-        prompt_done: float,
-    ) -> GenerationResult:
+    def _overrun(self, cancel: CancelToken) -> int:
         at_cancel = cancel.decoded_at_cancel
         overrun = 0 if at_cancel is None else max(0, self.stats.decoded_tokens - at_cancel)
         self.stats.last_decoded_after_cancel = overrun
         self.stats.max_decoded_after_cancel = max(self.stats.max_decoded_after_cancel, overrun)
         logger.debug("generation cancelled (%s); %d token(s) decoded after cancel", cancel.reason, overrun)
-        return GenerationResult(
-            "",
-            "cancelled",
-            prompt=layout,
-            generated_tokens=generated,
-            prompt_tokens_evaluated=evaluated,
-            reused_prefix_tokens=reused,
-            decoded_after_cancel=overrun,
-            queue_ms=queue_ms,
-            prompt_ms=(prompt_done - started) * 1000,
-            decode_ms=(time.perf_counter() - prompt_done) * 1000,
-        )
+        return overrun
+
+
+def _resolve(future: concurrent.futures.Future[GenerationResult], result: GenerationResult) -> None:
+    """Set a result unless the requester already gave up on the future (a race the worker must survive)."""
+    if future.done():
+        return
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        future.set_result(result)

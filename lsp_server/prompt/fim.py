@@ -87,6 +87,9 @@ class PromptLayout:
     tokens: tuple[int, ...]
     pieces: tuple[PromptPiece, ...]
     fim: bool
+    cache_points: tuple[int, ...] = ()
+    """Token positions where the next prompt is likely to diverge (the cursor line's start and the last
+    few tokens before the cursor): a hybrid model checkpoints its recurrent state there."""
 
     @property
     def size(self) -> int:
@@ -160,10 +163,17 @@ def build_fim_prompt(
     trained). Without: the prefix alone, after the model's BOS when it wants one.
     """
     prefix_tokens = clip_prefix(prefix, prefix_budget, tokenize)
+    cursor_line = prefix.rsplit("\n", 1)[-1]
+    line_tokens = len(tokenize(cursor_line)) if cursor_line else 0
     if fim is None:
         tokens = [*bos, *prefix_tokens]
         pieces = [PromptPiece("prefix", len(prefix_tokens))]
-        return PromptLayout(tuple(tokens), tuple(pieces), fim=False)
+        return PromptLayout(
+            tuple(tokens),
+            tuple(pieces),
+            fim=False,
+            cache_points=_cache_points(len(tokens), line_tokens),
+        )
     suffix_tokens = clip_suffix(suffix, suffix_budget, tokenize)
     tokens = [
         *bos,
@@ -178,4 +188,17 @@ def build_fim_prompt(
         PromptPiece("suffix", len(suffix_tokens)),
         PromptPiece("markers", 3 + len(bos)),
     ]
-    return PromptLayout(tuple(tokens), tuple(pieces), fim=True)
+    prefix_end = len(bos) + 1 + len(prefix_tokens)
+    return PromptLayout(
+        tuple(tokens), tuple(pieces), fim=True, cache_points=_cache_points(prefix_end, line_tokens)
+    )
+
+
+def _cache_points(prefix_end: int, line_tokens: int) -> tuple[int, ...]:
+    """Positions where typing at the cursor makes the next prompt diverge.
+
+    At the cursor or a token or two before it (the last word is re-tokenized as it grows), and at the
+    start of the cursor line (a bigger edit).
+    """
+    points = {prefix_end, prefix_end - 1, prefix_end - 2, prefix_end - line_tokens}
+    return tuple(sorted(point for point in points if point > 0))
