@@ -130,22 +130,31 @@ def test_urgent_request_preempts_and_resumable_job_resumes(smollm2_path: Path) -
         action.priority = 10
         action.preemption = "resume"
         action.on_text = lambda text: started.set() if len(text) > 5 else None
-        speculation = request("import os\n", "", max_tokens=60)
-        speculation.priority = 20
-        speculation.preemption = "abandon"
         action_future = engine.submit(action)
         assert started.wait(600)
-        speculation_future = engine.submit(speculation)
         urgent = engine.submit(request("import os\n\nprint(os.path.", ""))
         assert urgent.result(timeout=600).stop_reason in ("stop_rule", "max_tokens", "eos")
         resumed = action_future.result(timeout=600)
         assert resumed.preempted >= 1
         assert resumed.text == expected  # suspended between tokens and resumed: same greedy text
-        assert speculation_future.result(timeout=600).stop_reason in (
-            "preempted",
-            "stop_rule",
-            "eos",
-            "max_tokens",
-        )
+    finally:
+        engine.close()
+
+
+def test_speculation_is_abandoned_for_a_real_request(smollm2_path: Path) -> None:
+    engine = engine_for(smollm2_path, reuse=True)
+    try:
+        started = threading.Event()
+        speculation = request("class Matrix:\n    ", "", max_tokens=400)
+        speculation.stop_rule = None
+        speculation.priority = 20
+        speculation.preemption = "abandon"
+        speculation.on_text = lambda text: started.set() if len(text) > 5 else None
+        speculative = engine.submit(speculation)
+        assert started.wait(600)
+        real = engine.submit(request("import os\n\nprint(os.path.", ""))
+        assert speculative.result(timeout=600).stop_reason == "preempted"
+        assert real.result(timeout=600).stop_reason in ("stop_rule", "max_tokens", "eos")
+        assert engine.stats.abandoned == 1
     finally:
         engine.close()
