@@ -63,14 +63,23 @@ async def test_cancel_request_stops_decoding_within_one_token(smollm2_path: Path
 async def test_newer_request_supersedes_older(smollm2_path: Path) -> None:
     async with lsp_session(smollm2_path, options=LONG) as (client, _):
         uri = "file:///tmp/qwen_lsp_supersede.py"
-        open_document(client, uri, "python", SOURCE)
+        open_document(client, uri, "python", SOURCE + "\n\ndef helper():\n    \n")
         first = asyncio.ensure_future(inline_completion(client, uri, 1, 4))
         info: dict[str, object] = {}
         while not info.get("busy"):
             info = await stats(client)
             await asyncio.sleep(0.01)
+        # A request elsewhere in the document cannot reuse the running generation: it supersedes it.
         second = client.protocol.send_request(
-            types.TEXT_DOCUMENT_INLINE_COMPLETION, _params(uri), msg_id="second"
+            types.TEXT_DOCUMENT_INLINE_COMPLETION,
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=5, character=4),
+                context=types.InlineCompletionContext(
+                    trigger_kind=types.InlineCompletionTriggerKind.Automatic
+                ),
+            ),
+            msg_id="second",
         )
         assert items_of(await first) == []  # superseded: answered empty, not an error
         info = await stats(client)

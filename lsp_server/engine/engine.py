@@ -305,6 +305,7 @@ class Engine:
         self._llm: Any = None
         self._tokenizer: ModelTokenizer | None = None
         self._states: StateCache | None = None
+        self._current: _Job | None = None
         self._closing = False
         self._ready = threading.Event()
 
@@ -344,6 +345,8 @@ class Engine:
             self._closing = True
             for _, _, job in self._queue:
                 job.request.cancel.cancel("shutdown")
+            if self._current is not None:
+                self._current.request.cancel.cancel("shutdown")
             self._cond.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
@@ -507,6 +510,7 @@ class Engine:
                 return
             if job.future.done():
                 continue
+            self._current = job
             try:
                 result = self._run(job)
             except Exception as exc:
@@ -514,6 +518,7 @@ class Engine:
                 self._recover()
                 result = GenerationResult("", "error", message=str(exc))
             finally:
+                self._current = None
                 self.stats.busy = False
                 self.stats.current_label = ""
             if result is None:  # suspended for a more urgent request; it is back in the queue
