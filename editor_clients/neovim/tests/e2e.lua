@@ -1,0 +1,413 @@
+--- End-to-end driver for a child Neovim (`nvim --headless --clean -u NONE -S e2e.lua`), run by
+--- tests/editor/test_neovim.py. Reads its scenario from $QWEN_LSP_E2E (JSON), drives insert mode with
+--- real key presses against the real server, writes what it saw to `out` as JSON, and always quits.
+---
+---@class qwen_lsp.e2e.Scenario
+---@field plugin_dir string  editor_clients/neovim
+---@field out string         where to write the JSON result
+---@field mode "builtin"|"extmark"|"setup"
+---@field cmd string[]       server command
+---@field cwd string         server working directory
+---@field file string        Python file to edit; its last line is completed after typing "("
+---@field explain_file string|nil  when set, also run :QwenExplain on the first function of this file
+---@field init_options table  initializationOptions for the server
+---@field show_document boolean|nil  false: tell the server that Neovim cannot show documents
+---@field timeout_s number   whole-run deadline
+---@field wait_s number      longest wait for one model answer
+
+local api = vim.api
+
+local env = os.getenv("QWEN_LSP_E2E") or ""
+local decoded, scenario = pcall(vim.json.decode, env, { luanil = { object = true } })
+if not decoded then
+  io.stderr:write("e2e.lua: QWEN_LSP_E2E is missing or not JSON: " .. tostring(scenario) .. "\n")
+  vim.cmd("cquit 3")
+end
+---@cast scenario qwen_lsp.e2e.Scenario
+vim.opt.runtimepath:prepend(scenario.plugin_dir)
+
+local started = vim.uv.hrtime()
+local out = { ok = false, log = {}, nvim = tostring(vim.version()) }
+local finished = false
+
+---@param message string
+local function log(message)
+  out.log[#out.log + 1] = ("%6.2fs %s"):format((vim.uv.hrtime() - started) / 1e9, message)
+end
+
+local function finish()
+  if finished then
+    return
+  end
+  finished = true
+  out.messages = vim.fn.execute("messages")
+  local file = assert(io.open(scenario.out, "w"))
+  file:write(vim.json.encode(out))
+  file:close()
+  vim.cmd("qa!")
+end
+
+---@param message string
+local function fail(message)
+  out.error = message
+  log("FAIL " .. message)
+  finish()
+end
+
+vim.defer_fn(function()
+  fail("deadline of " .. scenario.timeout_s .. "s reached")
+end, math.floor(scenario.timeout_s * 1000))
+
+local co ---@type thread
+
+local function resume()
+  local ok, err = coroutine.resume(co)
+  if not ok then
+    fail(debug.traceback(co, err))
+  end
+end
+
+--- Yield to the event loop until `predicate()` is true; fail the run after `timeout_ms`.
+---@param what string
+---@param predicate fun(): any
+---@param timeout_ms integer
+local function wait_until(what, predicate, timeout_ms)
+  local start = vim.uv.now()
+  local timer = assert(vim.uv.new_timer())
+  timer:start(
+    10,
+    20,
+    vim.schedule_wrap(function()
+      if finished or timer:is_closing() then
+        return
+      end
+      local ok, value = pcall(predicate)
+      if ok and value then
+        timer:close()
+        log("ok: " .. what)
+        resume()
+      elseif vim.uv.now() - start > timeout_ms then
+        timer:close()
+        local detail = ok and "" or (": " .. tostring(value))
+        fail(("timeout (%d ms) waiting for %s%s"):format(timeout_ms, what, detail))
+      end
+    end)
+  )
+  coroutine.yield()
+end
+
+---@param ms integer
+local function sleep(ms)
+  vim.defer_fn(resume, ms)
+  coroutine.yield()
+end
+
+--- Press keys as a user would (mappings apply).
+---@param keys string
+local function press(keys)
+  api.nvim_feedkeys(api.nvim_replace_termcodes(keys, true, false, true), "mt", false)
+end
+
+---@return string
+local function buffer_text()
+  return table.concat(api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+end
+
+--- Ghost text drawn in a namespace: first line from virt_text, the others from virt_lines.
+---@param ns integer
+---@return string|nil
+local function ghost_text(ns)
+  local marks = api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })
+  if #marks == 0 then
+    return nil
+  end
+  local details = marks[1][4]
+  ---@param chunks [string, string][]
+  local function join(chunks)
+    local parts = {}
+    for _, chunk in ipairs(chunks or {}) do
+      if chunk[2] ~= "ComplHintMore" and chunk[2] ~= "QwenLspGhostHint" then
+        parts[#parts + 1] = chunk[1]
+      end
+    end
+    return table.concat(parts)
+  end
+  local lines = { join(details.virt_text) }
+  for _, chunks in ipairs(details.virt_lines or {}) do
+    lines[#lines + 1] = join(chunks)
+  end
+  return table.concat(lines, "\n")
+end
+
+--- Type text literally (no key notation).
+---@param text string
+local function type_text(text)
+  api.nvim_feedkeys(text, "nt", false)
+end
+
+local completed = 0 -- inline completion requests answered so far
+
+--- Press keys, then wait for a fresh inline completion answer and the ghost text it draws.
+---@param keys string
+---@param ns integer
+---@param what string
+local function press_and_wait_for_ghost(keys, ns, what)
+  local before = completed
+  press(keys)
+  wait_until(what, function()
+    return completed > before and ghost_text(ns) ~= nil
+  end, math.floor(scenario.wait_s * 1000))
+end
+
+--- A completion menu hides the suggestion.
+---@param ns integer
+local function open_and_close_menu(ns)
+  vim.fn.complete(vim.fn.col("."), { "alpha", "beta" })
+  wait_until("menu open and ghost hidden", function()
+    return vim.fn.pumvisible() == 1 and ghost_text(ns) == nil
+  end, 5000)
+  out.hidden_with_menu = true
+  press("<C-e>")
+  wait_until("menu closed", function()
+    return vim.fn.pumvisible() == 0
+  end, 5000)
+end
+
+--- <C-]> hides the suggestion, keeps the text, and nothing comes back by itself.
+---@param ns integer
+local function dismiss(ns)
+  local before = buffer_text()
+  press("<C-]>")
+  wait_until("ghost dismissed", function()
+    return ghost_text(ns) == nil
+  end, 5000)
+  sleep(400) -- longer than any debounce
+  out.dismissed = { hidden = ghost_text(ns) == nil, text_kept = buffer_text() == before }
+end
+
+--- Built-in path: dismiss, menu, one word (through on_accept), then <Tab> for the next suggestion.
+---@param ns integer
+local function builtin_flow(ns)
+  dismiss(ns)
+  press_and_wait_for_ghost("<BS>(", ns, "ghost text after retyping")
+  open_and_close_menu(ns)
+  press_and_wait_for_ghost("<BS>(", ns, "ghost text after the menu")
+  out.ghost_before_word = ghost_text(ns)
+  press_and_wait_for_ghost("<M-Right>", ns, "one word accepted and a new suggestion")
+  out.after_word = buffer_text()
+  local before_accept = buffer_text()
+  out.ghost_before_accept = ghost_text(ns)
+  press("<Tab>")
+  wait_until("suggestion accepted", function()
+    return buffer_text() ~= before_accept
+  end, 5000)
+  out.accepted = buffer_text()
+end
+
+--- Extmark path: menu (the suggestion comes back), one word, type-ahead, dismiss, then <Tab>.
+---@param ns integer
+local function extmark_flow(ns)
+  open_and_close_menu(ns)
+  wait_until("ghost text back after the menu", function()
+    return ghost_text(ns) ~= nil
+  end, 5000)
+  out.ghost_after_menu = ghost_text(ns)
+  -- Accept one word: it is inserted and the rest stays shown.
+  press("<M-Right>")
+  wait_until("one word accepted", function()
+    return buffer_text() ~= out.typed
+  end, 5000)
+  out.after_word = buffer_text()
+  out.ghost_after_word = ghost_text(ns)
+  -- Typing the next character of the suggestion keeps the rest, without asking the server again.
+  local requests = completed
+  local char = out.ghost_after_word:sub(1, 1)
+  type_text(char)
+  wait_until("typed ahead", function()
+    return buffer_text() == out.after_word .. char
+  end, 5000)
+  sleep(200)
+  out.typed_ahead = { char = char, ghost = ghost_text(ns), new_requests = completed - requests }
+  dismiss(ns)
+  press_and_wait_for_ghost("<BS>" .. (char == "<" and "<lt>" or char), ns, "ghost text after retyping")
+  local before_accept = buffer_text()
+  out.before_accept = before_accept
+  out.ghost_before_accept = ghost_text(ns)
+  press("<Tab>")
+  wait_until("suggestion accepted", function()
+    return buffer_text() ~= before_accept
+  end, 5000)
+  out.accepted = buffer_text()
+end
+
+--- `:QwenExplain` on the name of the first function in `explain_file`, from normal mode.
+local function run_explain()
+  press("<Esc>")
+  wait_until("normal mode", function()
+    return api.nvim_get_mode().mode == "n"
+  end, 5000)
+  vim.cmd.edit(vim.fn.fnameescape(scenario.explain_file))
+  if vim.bo.filetype ~= "python" then
+    vim.bo.filetype = "python"
+  end
+  wait_until("client attached to the explain file", function()
+    return require("qwen_lsp.lsp").get_client(0) ~= nil
+  end, 10000)
+  local row = vim.fn.search([[^\s*def ]], "cw")
+  local line = api.nvim_buf_get_lines(0, row - 1, row, false)[1]
+  api.nvim_win_set_cursor(0, { row, assert(line:find("def ", 1, true)) + 3 })
+  local code_win = api.nvim_get_current_win()
+  local done ---@type qwen_lsp.ExplainDone|nil
+  api.nvim_create_autocmd("User", {
+    pattern = "QwenExplainDone",
+    once = true,
+    callback = function(args)
+      done = args.data
+    end,
+  })
+  vim.cmd("QwenExplain")
+  wait_until("QwenExplainDone", function()
+    return done ~= nil
+  end, math.floor(scenario.wait_s * 1000))
+  ---@cast done qwen_lsp.ExplainDone
+  local explain = { error = done.error, result = done.result, shown_by_server = done.shown_by_server }
+  explain.server_showed = require("qwen_lsp.lsp").last_shown ~= nil
+  if done.bufnr and api.nvim_buf_is_valid(done.bufnr) then
+    explain.name = api.nvim_buf_get_name(done.bufnr)
+    explain.filetype = vim.bo[done.bufnr].filetype
+    explain.lines = api.nvim_buf_get_lines(done.bufnr, 0, -1, false)
+    explain.windows = #vim.fn.win_findbuf(done.bufnr)
+  end
+  explain.code_window_kept = api.nvim_win_is_valid(code_win)
+  explain.window_count = #api.nvim_tabpage_list_wins(0)
+  out.explain = explain
+end
+
+local no_show_document = { window = { showDocument = { support = false } } }
+
+local function run_editor()
+  local qwen = require("qwen_lsp")
+  qwen.setup({
+    cmd = scenario.cmd,
+    force_extmark_ghost = scenario.mode == "extmark",
+    debounce_ms = 50,
+    init_options = scenario.init_options,
+    lsp = {
+      cmd_cwd = scenario.cwd,
+      root_markers = { ".qwen-lsp-e2e-root" },
+      capabilities = scenario.show_document == false and no_show_document or nil,
+    },
+  })
+  local ns = scenario.mode == "extmark" and require("qwen_lsp.ghost").ns or require("qwen_lsp.builtin").ns
+  out.backend = scenario.mode
+  out.has_builtin = vim.lsp.inline_completion ~= nil
+  vim.o.completeopt = "menu,menuone,noinsert,noselect"
+
+  vim.cmd.edit(vim.fn.fnameescape(scenario.file))
+  if vim.bo.filetype ~= "python" then
+    vim.bo.filetype = "python"
+  end
+  wait_until("client attached", function()
+    return require("qwen_lsp.lsp").get_client(0) ~= nil
+  end, 30000)
+  out.before = buffer_text()
+  sleep(50) -- the built-in sets itself up one tick after LspAttach
+
+  -- Extmark path: as soon as the first request is sent, retype "(": the plugin cancels it and asks again.
+  out.cancelled = {}
+  local first_request ---@type integer|nil
+  api.nvim_create_autocmd("LspRequest", {
+    callback = function(args)
+      local request = args.data.request
+      if request.method ~= "textDocument/inlineCompletion" then
+        return
+      end
+      if request.type == "pending" and not first_request and scenario.mode == "extmark" then
+        first_request = args.data.request_id
+        out.first_request = first_request
+        press("<BS>(")
+      elseif request.type == "cancel" then
+        table.insert(out.cancelled, args.data.request_id)
+      elseif request.type == "complete" then
+        completed = completed + 1
+      end
+    end,
+  })
+
+  -- Type "(" at the end of the last line, in insert mode.
+  press("GA(")
+  wait_until("ghost text", function()
+    return ghost_text(ns) ~= nil
+  end, math.floor(scenario.wait_s * 1000))
+  out.typed = buffer_text()
+  out.ghost = ghost_text(ns)
+  out.visible = qwen.visible()
+  if scenario.mode == "extmark" then
+    -- The engine counters once the first suggestion is shown (after the cancelled request).
+    local client = assert(require("qwen_lsp.lsp").get_client(0))
+    client:request("qwenLsp/stats", vim.NIL, function(err, result)
+      out.stats = err and { error = err.message } or result
+    end)
+    wait_until("server stats", function()
+      return out.stats ~= nil
+    end, 10000)
+    extmark_flow(ns)
+  else
+    builtin_flow(ns)
+  end
+  out.mode_after_accept = api.nvim_get_mode().mode
+
+  if scenario.explain_file then
+    run_explain()
+  end
+  out.ok = true
+  finish()
+end
+
+--- No server: `setup()` twice must leave one set of keys, autocommands and config.
+local function run_setup()
+  local qwen = require("qwen_lsp")
+  qwen.setup({ model = "/models/a.gguf", keymaps = { accept = "<C-l>" } })
+  qwen.setup({ model = "/models/b.gguf", cmd = { "qwen-lsp" } })
+  out.cmd = vim.lsp.config.qwen_lsp.cmd
+  local maps = {}
+  for _, map in ipairs(api.nvim_get_keymap("i")) do
+    if (map.desc or ""):find("^qwen%-lsp") then
+      maps[#maps + 1] = map.lhs
+    end
+  end
+  table.sort(maps)
+  out.maps = maps
+  out.lsp_autocmds = #api.nvim_get_autocmds({ group = "qwen_lsp.lsp" })
+  out.commands = vim.tbl_keys(api.nvim_get_commands({}))
+  table.sort(out.commands)
+  -- Which ghost-text path: the built-in by default on 0.12, the extmarks when forced or on 0.11.
+  local ghost, builtin = require("qwen_lsp.ghost"), require("qwen_lsp.builtin")
+  out.backends = { default = qwen.backend() == builtin }
+  qwen.setup({ force_extmark_ghost = true })
+  out.backends.forced = qwen.backend() == ghost
+  rawset(vim.lsp, "inline_completion", false) -- what Neovim 0.11 looks like to the plugin
+  qwen.setup({})
+  out.backends.without_builtin = qwen.backend() == ghost
+  out.capabilities = vim.lsp.config.qwen_lsp.capabilities
+
+  local text = require("qwen_lsp.text")
+  local sample = 'os.getcwd(), "a")\nprint(1)'
+  out.parts = {
+    word = text.part(sample, "word"),
+    line = text.part(sample, "line"),
+    line_after_newline = text.part("\n    return x\ny", "line"),
+    all = text.part(sample, "all"),
+  }
+  out.ok = true
+  finish()
+end
+
+co = coroutine.create(function()
+  if scenario.mode == "setup" then
+    run_setup()
+  else
+    run_editor()
+  end
+end)
+vim.schedule(resume)

