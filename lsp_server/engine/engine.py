@@ -271,6 +271,27 @@ def _without_extra_buffer_types() -> Iterator[None]:
         setattr(low_level, "llama_model_default_params", original)  # noqa: B010
 
 
+def model_fim_tokens(llm: Any) -> FimTokens | None:
+    """The FIM marker tokens of a loaded ``llama_cpp.Llama``: llama.cpp's detection, then known spellings."""
+    import llama_cpp
+
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+
+    def lookup(text: str) -> int | None:
+        ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        if len(ids) != 1:
+            return None
+        piece = llm.detokenize(ids, special=True).decode("utf-8", errors="replace")
+        return int(ids[0]) if piece == text else None
+
+    native = (
+        int(llama_cpp.llama_vocab_fim_pre(vocab)),
+        int(llama_cpp.llama_vocab_fim_suf(vocab)),
+        int(llama_cpp.llama_vocab_fim_mid(vocab)),
+    )
+    return detect_fim_tokens(lookup, native=native)
+
+
 def _default_threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
@@ -462,20 +483,7 @@ class Engine:
         import llama_cpp
 
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
-
-        def lookup(text: str) -> int | None:
-            ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-            if len(ids) != 1:
-                return None
-            piece = llm.detokenize(ids, special=True).decode("utf-8", errors="replace")
-            return int(ids[0]) if piece == text else None
-
-        native = (
-            int(llama_cpp.llama_vocab_fim_pre(vocab)),
-            int(llama_cpp.llama_vocab_fim_suf(vocab)),
-            int(llama_cpp.llama_vocab_fim_mid(vocab)),
-        )
-        fim = detect_fim_tokens(lookup, native=native)
+        fim = model_fim_tokens(llm)
         add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
         bos_id = int(llama_cpp.llama_vocab_bos(vocab))
         metadata: dict[str, str] = dict(llm.metadata)
