@@ -152,9 +152,11 @@ class InFlight:
         return prefix[len(self.plan.prefix) :]
 
     def consistent(self, typed: str) -> bool:
-        """Whether ``typed`` agrees with what the model has produced so far."""
+        """Whether ``typed`` agrees with what the model has produced so far (something, not nothing yet)."""
         produced = self.text
-        return produced.startswith(typed) or typed.startswith(produced)
+        if typed == "":
+            return True  # the same context again
+        return bool(produced) and (produced.startswith(typed) or typed.startswith(produced))
 
     def cancel(self, reason: str) -> None:
         """Stop the generation."""
