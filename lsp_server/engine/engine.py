@@ -249,13 +249,19 @@ class LlamaLog:
 
 @contextlib.contextmanager
 def _without_extra_buffer_types() -> Iterator[None]:
-    """Load with llama.cpp's CPU "extra buffer types" (AMX, weight repacking) turned off.
+    """Load with llama.cpp's CPU "extra buffer types" (AMX, weight repacking) turned off on AMX builds.
 
-    A native build of llama.cpp 0.3.36 on CPUs with AMX (seen here: Sapphire Rapids) places weights in the
-    AMX buffer type and then crashes with SIGSEGV on the first decode. ``Llama`` builds its model params
-    internally, so the default-params factory is wrapped for the duration of the load only.
+    A native build of llama.cpp 0.3.36 on a CPU that reports AMX (seen here: a Firecracker VM on Sapphire
+    Rapids) places weights in the AMX buffer type and then crashes with SIGSEGV on the first multi-token
+    decode. ``Llama`` builds its model params internally, so the default-params factory is wrapped for the
+    duration of the load only. Builds without AMX keep llama.cpp's defaults (weight repacking is faster).
     """
     import llama_cpp.llama_cpp as low_level
+
+    if "AMX_INT8 = 1" not in low_level.llama_print_system_info().decode("utf-8", errors="replace"):
+        yield
+        return
+    logger.info("llama.cpp was built with AMX: loading without extra CPU buffer types")
 
     original = low_level.llama_model_default_params
 
