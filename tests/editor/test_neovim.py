@@ -209,9 +209,13 @@ def test_extmark_ghost_text_cancels_the_request_in_flight(extmark_run: dict[str,
     # The driver retyped "(" as soon as the first request was sent: the plugin cancelled it.
     assert run.get("first_request") is not None, describe(run)
     assert run["first_request"] in run.get("cancelled", []), describe(run)
-    # Both requests reached the server, and only the second one's generation ran to the end.
+    # Both requests reached the server: each started a generation or joined the one still running for
+    # the same text (in-flight reuse); background speculation and pre-warm requests are not counted.
     stats = run.get("stats") or {}
-    assert stats.get("requests") == 2 and stats.get("completed") == 1, describe(run)
+    foreground = stats.get("requests", 0) - stats.get("speculations", 0) - stats.get("prewarms", 0)
+    answered = foreground + stats.get("inflightHits", 0) + stats.get("typedAheadHits", 0)
+    assert answered == 2, describe(run)
+    assert stats.get("maxDecodedAfterCancel", 0) <= 1, describe(run)
 
 
 def test_no_errors_in_neovim(builtin_run: dict[str, Any], extmark_run: dict[str, Any]) -> None:

@@ -1,0 +1,34 @@
+// Names shared by the extension's modules: one place for every id the package.json also spells.
+
+export const EXTENSION_NAME = "Qwen LSP";
+/** Settings prefix and language-client id (so `qwenLsp.trace.server` works). */
+export const CONFIG_SECTION = "qwenLsp";
+/** Categories in package.json whose id starts with this are generated from the server's settings. */
+export const GENERATED_CATEGORY_PREFIX = "server.";
+
+export const Commands = {
+  explainAtCursor: "qwenLsp.explainAtCursor",
+  restart: "qwenLsp.restart",
+  toggleInlineCompletions: "qwenLsp.toggleInlineCompletions",
+  showLog: "qwenLsp.showLog",
+} as const;
+
+/** The server's `workspace/executeCommand` command (code actions titled "Explain ..." use it too). */
+export const SERVER_EXPLAIN_COMMAND = "qwenLsp.explain";
+/** Custom request: engine state and counters. */
+export const STATS_REQUEST = "qwenLsp/stats";
+
+/** Languages the server has a tree-sitter grammar for. */
+export const LANGUAGES = [
+  "python",
+  "javascript",
+  "javascriptreact",
+  "typescript",
+  "typescriptreact",
+  "go",
+  "rust",
+  "c",
+  "cpp",
+  "java",
+  "lua",
+];
