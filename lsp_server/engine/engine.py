@@ -14,6 +14,7 @@ import concurrent.futures
 import contextlib
 import ctypes
 import enum
+import functools
 import heapq
 import itertools
 import logging
@@ -247,6 +248,16 @@ class LlamaLog:
         return self.recent_errors[-1] if self.recent_errors else ""
 
 
+@functools.cache
+def llama_log() -> LlamaLog:
+    """The process-wide llama.cpp log router.
+
+    llama.cpp keeps the callback pointer for the life of the process, so the ctypes trampoline behind it must
+    never be freed: one instance, created once and kept by this cache, serves every engine.
+    """
+    return LlamaLog()
+
+
 @contextlib.contextmanager
 def _without_extra_buffer_types() -> Iterator[None]:
     """Load with llama.cpp's CPU "extra buffer types" (AMX, weight repacking) turned off on AMX builds.
@@ -431,7 +442,8 @@ class Engine:
         self._emit(EngineEvent("progress", EngineState.LOADING, f"Loading {path.name}", 0, None))
         import llama_cpp
 
-        log = LlamaLog()
+        log = llama_log()
+        log.recent_errors.clear()
         started = time.perf_counter()
         threads = self.config.n_threads or _default_threads()
         try:
