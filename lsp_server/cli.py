@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import IO, BinaryIO, cast
 
 from lsp_server import __version__
+from lsp_server.client import commands as headless
 from lsp_server.settings import Settings
 
 logger = logging.getLogger("lsp_server")
@@ -36,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, help="CPU threads for the model")
     serve.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: protocol too)")
     serve.add_argument("--log-file", metavar="FILE", help="write logs here instead of stderr")
+    headless.add_subcommands(commands)
+    config = commands.add_parser("config", help="show the effective settings and where each value came from")
+    config.add_argument("--print", action="store_true", dest="print_settings", help="print every setting")
+    config.add_argument(
+        "--workspace", metavar="DIR", default=".", help="workspace with a qwen-lsp.toml (default .)"
+    )
     return parser
 
 
@@ -110,9 +117,26 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def config_command(args: argparse.Namespace) -> int:
+    """``qwen-lsp config --print``: defaults < user qwen-lsp.toml < workspace qwen-lsp.toml, with origins."""
+    from lsp_server.config.layers import SettingsStore, describe
+
+    store = SettingsStore(Settings())
+    store.read_files(os.path.abspath(args.workspace))
+    resolved, problems = store.refresh()
+    for problem in problems:
+        sys.stderr.write(f"qwen-lsp: {problem}; keeping the previous value.\n")
+    sys.stdout.write(describe(resolved) + "\n")
+    return 1 if problems else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qwen-lsp`` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "config":
+        return config_command(args)
+    if args.command in headless.COMMANDS:
+        return headless.run(args)
     return 2

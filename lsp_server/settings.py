@@ -44,11 +44,50 @@ class CompletionSettings:
 
 
 @attrs.define
+class ActionSettings:
+    """Code actions (explain, docstring, fix, tests): how much the model may read and write."""
+
+    enabled: bool = attrs.field(
+        default=True, metadata={"description": "Offer the code actions (explain, docstring, fix, tests)."}
+    )
+    max_tokens: int = attrs.field(
+        default=768,
+        validator=attrs.validators.ge(1),
+        metadata={"description": "Most tokens the model writes for one code action."},
+    )
+    temperature: float = attrs.field(
+        default=0.0,
+        validator=attrs.validators.ge(0.0),
+        metadata={"description": "Sampling temperature for code actions; 0 picks the most likely token."},
+    )
+    max_context_chars: int = attrs.field(
+        default=12000,
+        validator=attrs.validators.ge(100),
+        metadata={"description": "Most characters of a definition put in a code-action prompt."},
+    )
+
+
+@attrs.define
+class PromptSettings:
+    """Where prompt templates come from."""
+
+    dir: str | None = attrs.field(
+        default=None,
+        metadata={
+            "description": "Folder of prompt templates (`explain.j2`, ...) that replace the shipped ones; "
+            "the workspace's `.qwen-lsp/prompts/` wins over it."
+        },
+    )
+
+
+@attrs.define
 class Settings:
     """The whole settings tree."""
 
     model: ModelSettings = attrs.Factory(ModelSettings)
     completion: CompletionSettings = attrs.Factory(CompletionSettings)
+    actions: ActionSettings = attrs.Factory(ActionSettings)
+    prompts: PromptSettings = attrs.Factory(PromptSettings)
     log_level: str = "info"
 
 

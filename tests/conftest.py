@@ -73,6 +73,8 @@ async def lsp_session(
     inline: bool = True,
     extra_args: list[str] | None = None,
     env: dict[str, str] | None = None,
+    root: Path | None = None,
+    capabilities: types.ClientCapabilities | None = None,
 ) -> AsyncIterator[tuple[LanguageClient, types.InitializeResult]]:
     """Start ``qwen-lsp serve`` as a subprocess and initialize it over stdio."""
     command = [sys.executable, "-m", "lsp_server", "serve", "-v"]
@@ -85,8 +87,8 @@ async def lsp_session(
     try:
         result = await client.initialize_session(
             types.InitializeParams(
-                capabilities=inline_client_capabilities(inline=inline),
-                root_uri=REPO.as_uri(),
+                capabilities=capabilities or inline_client_capabilities(inline=inline),
+                root_uri=(root or REPO).as_uri(),
                 initialization_options=options or {},
             )
         )

@@ -9,26 +9,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
-from lsp_server.completion import CompletionPlan, Skip, finish_completion, make_request
+from lsp_server.completion import CompletionPlan, Skip
 from lsp_server.completion import plan_completion as _plan
+from lsp_server.config.layers import SettingsStore
+from lsp_server.config.watch import FileWatcher
 from lsp_server.document import DocumentSnapshot
 from lsp_server.engine.engine import (
-    CancelToken,
     Engine,
     EngineConfig,
     EngineEvent,
     EngineState,
-    GenerationResult,
 )
 from lsp_server.engine.model_source import ModelSpec
-from lsp_server.settings import Settings, merge_settings
+from lsp_server.prompt.templates import PromptLibrary
+from lsp_server.scheduling import CompletionService
+from lsp_server.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +54,14 @@ class QwenLanguageServer(LanguageServer):
         self.settings = settings or Settings()
         self.engine: Engine | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._inflight: dict[str, CancelToken] = {}
         self._progress_token: str | None = None
         self._progress_percent = -1
         self._client_has_inline = False
+        self.completions = CompletionService(lambda: self.engine, lambda: self.settings.completion)
+        self.config = SettingsStore(self.settings)
+        self.prompts = PromptLibrary()
+        self.watcher: FileWatcher | None = None
+        self._next_engine: Engine | None = None
 
     @property
     def client_has_inline_completion(self) -> bool:
@@ -69,18 +75,23 @@ class QwenLanguageServer(LanguageServer):
         caps = params.capabilities.text_document
         self._client_has_inline = bool(caps is not None and caps.inline_completion is not None)
         options = params.initialization_options
-        if isinstance(options, dict) and options:
-            self.settings, problems = merge_settings(self.settings, options)
-            for problem in problems:
-                self.warn(f"qwen-lsp: {problem}; keeping the previous value.")
+        self.config.set_layer("initializationOptions", options if isinstance(options, dict) else None)
+        self.config.read_files(self.workspace.root_path)
+        self.apply_settings()
 
-    def start_engine(self) -> None:
-        """Start loading the model in the background; requests queue until it is ready."""
-        if self.engine is not None:
-            return
-        loop = asyncio.get_running_loop()
+    def apply_settings(self) -> None:
+        """Re-resolve the settings; report new problems, reload the model if its settings changed."""
+        previous = self.settings
+        resolved, problems = self.config.refresh()
+        for problem in problems:
+            self.warn(f"qwen-lsp: {problem}; keeping the previous value.")
+        self.settings = resolved.settings
+        if self.engine is not None and previous.model != self.settings.model:
+            self.reload_engine()
+
+    def _engine_config(self) -> EngineConfig:
         model = self.settings.model
-        config = EngineConfig(
+        return EngineConfig(
             model=_spec(self.settings),
             n_ctx=model.n_ctx,
             n_threads=model.n_threads,
@@ -88,6 +99,42 @@ class QwenLanguageServer(LanguageServer):
             use_mmap=model.use_mmap,
             seed=model.seed,
         )
+
+    def reload_engine(self) -> None:
+        """Load the newly configured model in the background; requests use the old one until then."""
+
+        def on_event(event: EngineEvent) -> None:
+            logger.debug("next model: %s %s", event.kind, event.message)
+
+        engine = Engine(self._engine_config(), on_event)
+        self._next_engine = engine
+        engine.start()
+        self.run_task(self._swap_engine(engine))
+
+    async def _swap_engine(self, engine: Engine) -> None:
+        ready = await asyncio.to_thread(engine.wait_ready)
+        if engine is not self._next_engine:
+            await asyncio.to_thread(engine.close)  # a newer reload superseded this one
+            return
+        self._next_engine = None
+        if not ready:
+            self.error(f"qwen-lsp: {engine.failure} Still using the previous model.")
+            await asyncio.to_thread(engine.close)
+            return
+        old, self.engine = self.engine, engine
+        name = engine.info.name if engine.info else "model"
+        self.window_log_message(
+            types.LogMessageParams(type=types.MessageType.Info, message=f"Switched to {name}")
+        )
+        if old is not None:
+            await asyncio.to_thread(old.close)
+
+    def start_engine(self) -> None:
+        """Start loading the model in the background; requests queue until it is ready."""
+        if self.engine is not None:
+            return
+        loop = asyncio.get_running_loop()
+        config = self._engine_config()
 
         def on_event(event: EngineEvent) -> None:
             loop.call_soon_threadsafe(self._on_engine_event, event)
@@ -98,9 +145,11 @@ class QwenLanguageServer(LanguageServer):
 
     def stop_engine(self) -> None:
         """Cancel everything in flight and free the model."""
-        for token in self._inflight.values():
-            token.cancel("shutdown")
-        self._inflight.clear()
+        self.completions.shutdown()
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self._next_engine is not None:
+            self._next_engine.close()
         if self.engine is not None:
             self.engine.close()
 
@@ -206,43 +255,35 @@ class QwenLanguageServer(LanguageServer):
         return _plan(snapshot, position.line, position.character, self.settings.completion, encoding)
 
     async def complete(self, uri: str, position: types.Position) -> tuple[str, CompletionPlan] | None:
-        """Run one completion; a newer request for the same document cancels this one."""
+        """Answer one completion request (cache, running generation or a new one: see scheduling)."""
         plan = self.plan_completion(uri, position)
         if isinstance(plan, Skip):
             logger.debug("no completion at %s:%s: %s", uri, position.line, plan.reason)
             return None
-        if self.engine is None or self.engine.state is EngineState.FAILED:
-            return None
-        request = make_request(plan, self.settings.completion)
-        previous = self._inflight.get(uri)
-        if previous is not None:
-            previous.cancel("superseded")
-        self._inflight[uri] = request.cancel
-        try:
-            result: GenerationResult = await asyncio.wrap_future(self.engine.submit(request))
-        except asyncio.CancelledError:
-            request.cancel.cancel("$/cancelRequest")
-            raise
-        finally:
-            if self._inflight.get(uri) is request.cancel:
-                del self._inflight[uri]
-        text = finish_completion(plan, result)
-        logger.debug(
-            "completion %s: %s, %d prompt tokens (%d reused), %d generated, %.0f ms prompt, "
-            "%.0f ms decode: %r",
-            plan.decision.kind.value,
-            result.stop_reason,
-            result.prompt.size if result.prompt else 0,
-            result.reused_prefix_tokens,
-            result.generated_tokens,
-            result.prompt_ms,
-            result.decode_ms,
-            text,
-        )
+        text = await self.completions.complete(plan)
         current = self.snapshot(uri)
         if text is None or current is None or current.version != plan.snapshot.version:
             return None
         return text, plan
+
+    def document_changed(self, uri: str, changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
+        """Tell the scheduler where the user is typing (the end of the last edit) and pre-warm there."""
+        snapshot = self.snapshot(uri)
+        last = changes[-1] if changes else None
+        if snapshot is None or not isinstance(last, types.TextDocumentContentChangePartial):
+            return
+        lines = last.text.split("\n")
+        line = last.range.start.line + len(lines) - 1
+        column = (last.range.start.character if len(lines) == 1 else 0) + sum(
+            2 if ord(char) > 0xFFFF else 1 for char in lines[-1]
+        )
+        self.completions.document_changed(snapshot, line, column)
+
+    def document_opened(self, uri: str) -> None:
+        """Evaluate the start of a newly opened document while the user has not asked for anything yet."""
+        snapshot = self.snapshot(uri)
+        if snapshot is not None:
+            self.completions.document_opened(snapshot)
 
     def stats(self) -> dict[str, Any]:
         """Engine counters for tests and debugging."""
@@ -271,4 +312,19 @@ class QwenLanguageServer(LanguageServer):
             "busy": engine.stats.busy,
             "currentLabel": engine.stats.current_label,
             "currentDecoded": engine.stats.current_decoded,
+            "minimumPromptTokens": engine.stats.minimum_prompt_tokens,
+            "lastPromptTokensEvaluated": engine.stats.last_prompt_tokens_evaluated,
+            "lastMinimumPromptTokens": engine.stats.last_minimum_prompt_tokens,
+            "kvReusedTokens": engine.stats.kv_reused_tokens,
+            "checkpointRestores": engine.stats.checkpoint_restores,
+            "checkpointSaves": engine.stats.checkpoint_saves,
+            "preemptions": engine.stats.preemptions,
+            "abandoned": engine.stats.abandoned,
+            "typedAheadHits": self.completions.stats.typed_ahead_hits,
+            "speculationHits": self.completions.stats.speculation_hits,
+            "inflightHits": self.completions.stats.inflight_hits,
+            "speculations": self.completions.stats.speculations,
+            "prewarms": self.completions.stats.prewarms,
+            "debounceDrops": self.completions.stats.debounce_drops,
+            "accepted": self.completions.stats.accepted,
         }

@@ -10,10 +10,12 @@ from typing import Any
 
 from lsprotocol import types
 
+from lsp_server.lsp import actions, configuration
 from lsp_server.lsp.server import QwenLanguageServer
 from lsp_server.settings import Settings
 
 STATS_METHOD = "qwenLsp/stats"
+ACCEPTED_COMMAND = "qwenLsp.accepted"
 
 
 def _range_at(position: types.Position) -> types.Range:
@@ -31,6 +33,7 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
     @server.feature(types.INITIALIZED)
     def initialized(ls: QwenLanguageServer, params: types.InitializedParams) -> None:
         ls.start_engine()
+        ls.run_task(configuration.initialized(ls))
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: QwenLanguageServer, params: None) -> None:
@@ -44,7 +47,13 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
         if outcome is None:
             return types.InlineCompletionList(items=[])
         text, _plan = outcome
-        item = types.InlineCompletionItem(insert_text=text, range=_range_at(params.position))
+        item = types.InlineCompletionItem(
+            insert_text=text,
+            range=_range_at(params.position),
+            command=types.Command(
+                title="Accepted", command=ACCEPTED_COMMAND, arguments=[params.text_document.uri]
+            ),
+        )
         return types.InlineCompletionList(items=[item])
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", "("]))
@@ -66,6 +75,56 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
             sort_text="0",
         )
         return types.CompletionList(is_incomplete=True, items=[item])
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: QwenLanguageServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        await configuration.did_change_configuration(ls, params)
+
+    @server.feature(configuration.CONFIG_METHOD)
+    def config(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
+        return configuration.effective(ls)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=list(actions.CODE_ACTION_KINDS)),
+    )
+    def code_action(ls: QwenLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return actions.code_actions(ls, params)
+
+    @server.command(actions.EXPLAIN)
+    async def explain(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
+        return await actions.run_command(ls, actions.EXPLAIN, args)
+
+    @server.command(actions.GENERATE_DOCSTRING)
+    async def generate_docstring(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
+        return await actions.run_command(ls, actions.GENERATE_DOCSTRING, args)
+
+    @server.command(actions.FIX_DIAGNOSTIC)
+    async def fix_diagnostic(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
+        return await actions.run_command(ls, actions.FIX_DIAGNOSTIC, args)
+
+    @server.command(actions.WRITE_TESTS)
+    async def write_tests(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
+        return await actions.run_command(ls, actions.WRITE_TESTS, args)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.document_opened(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: QwenLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.document_changed(params.text_document.uri, params.content_changes)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: QwenLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.completions.document_closed(params.text_document.uri)
+
+    @server.command(ACCEPTED_COMMAND)
+    def accepted(ls: QwenLanguageServer, *args: Any) -> None:
+        uri = args[0] if args and isinstance(args[0], str) else ""
+        ls.completions.accepted(uri)
 
     @server.feature(STATS_METHOD)
     def stats(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
