@@ -147,7 +147,7 @@ async def stats(client: LanguageClient) -> dict[str, Any]:
     return result
 
 
-async def wait_for(predicate: Callable[[], Any], *, timeout: float = 120.0, interval: float = 0.02) -> None:
+async def wait_for(predicate: Callable[[], Any], *, timeout: float = 600.0, interval: float = 0.02) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:

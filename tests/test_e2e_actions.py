@@ -163,7 +163,7 @@ async def _wait_decoding(client: LanguageClient, label: str) -> None:
             and latest["currentDecoded"] >= 3
         )
 
-    deadline = asyncio.get_running_loop().time() + 120
+    deadline = asyncio.get_running_loop().time() + 600
     while not await decoding():
         assert asyncio.get_running_loop().time() < deadline, latest
         await asyncio.sleep(0.01)
