@@ -108,6 +108,21 @@ def open_document(client: LanguageClient, uri: str, language_id: str, text: str)
     )
 
 
+def insert_text(client: LanguageClient, uri: str, version: int, line: int, character: int, text: str) -> None:
+    """Send an incremental didChange that inserts ``text`` at (line, character), as typing does."""
+    position = types.Position(line=line, character=character)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=position, end=position), text=text
+                )
+            ],
+        )
+    )
+
+
 async def inline_completion(
     client: LanguageClient, uri: str, line: int, character: int
 ) -> types.InlineCompletionList | list[types.InlineCompletionItem] | None:

@@ -8,6 +8,7 @@ from lsprotocol import types
 
 from tests.conftest import (
     inline_completion,
+    insert_text,
     items_of,
     lsp_session,
     open_document,
@@ -129,20 +130,7 @@ async def test_request_during_load_waits_and_incremental_sync(smollm2_path: Path
         # Sent right after initialized, while the model is still loading: the request waits.
         open_document(client, uri, "python", "import os\n\nprint(os.getcwd())\n")
         added = "folder = os.path.join("
-        client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-                content_changes=[
-                    types.TextDocumentContentChangePartial(
-                        range=types.Range(
-                            start=types.Position(line=3, character=0),
-                            end=types.Position(line=3, character=0),
-                        ),
-                        text=added,
-                    )
-                ],
-            )
-        )
+        insert_text(client, uri, 2, 3, 0, added)
         # Line 3 only exists after the incremental edit was applied.
         items = items_of(await inline_completion(client, uri, 3, len(added)))
         assert len(items) == 1

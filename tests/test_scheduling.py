@@ -15,7 +15,7 @@ from lsp_server.engine.engine import Engine, EngineConfig
 from lsp_server.engine.model_source import ModelSpec
 from lsp_server.scheduling import CompletionService, Suggestion, SuggestionCache, TypingTracker
 from lsp_server.settings import CompletionSettings
-from tests.conftest import inline_completion, items_of, lsp_session, open_document, stats
+from tests.conftest import inline_completion, insert_text, items_of, lsp_session, open_document, stats
 
 
 def test_cache_answers_what_the_user_typed_through() -> None:
@@ -105,22 +105,7 @@ async def test_typed_ahead_hit_does_not_touch_the_model(smollm2_path: Path) -> N
         suggestion = str(first[0].insert_text)
         assert len(suggestion) >= 2
         before = await stats(client)
-        from lsprotocol import types
-
-        client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-                content_changes=[
-                    types.TextDocumentContentChangePartial(
-                        range=types.Range(
-                            start=types.Position(line=2, character=19),
-                            end=types.Position(line=2, character=19),
-                        ),
-                        text=suggestion[0],
-                    )
-                ],
-            )
-        )
+        insert_text(client, uri, 2, 2, 19, suggestion[0])
         second = items_of(await inline_completion(client, uri, 2, 20))
         after = await stats(client)
         assert [item.insert_text for item in second] == [suggestion[1:]]
