@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import urllib.parse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -180,9 +182,11 @@ async def _wait_idle(client: LanguageClient) -> dict[str, Any]:
 LONG_ACTIONS = {"actions": {"maxTokens": 2000}}
 
 
-async def test_cancel_request_stops_the_explain_generation(
+@asynccontextmanager
+async def long_explain_session(
     smollm2_path: Path, workspace: Path, tmp_path: Path
-) -> None:
+) -> AsyncIterator[tuple[LanguageClient, str]]:
+    """A server allowed long answers, with geometry.py open: explain runs long enough to be cancelled."""
     async with lsp_session(
         smollm2_path,
         root=workspace,
@@ -192,6 +196,13 @@ async def test_cancel_request_stops_the_explain_generation(
     ) as (client, _):
         uri = (workspace / "geometry.py").as_uri()
         open_document(client, uri, "python", SOURCE)
+        yield client, uri
+
+
+async def test_cancel_request_stops_the_explain_generation(
+    smollm2_path: Path, workspace: Path, tmp_path: Path
+) -> None:
+    async with long_explain_session(smollm2_path, workspace, tmp_path) as (client, uri):
         params = types.ExecuteCommandParams(
             command="qwenLsp.explain", arguments=[{"uri": uri, "line": 4, "character": 8}]
         )
@@ -211,15 +222,7 @@ async def test_cancel_request_stops_the_explain_generation(
 async def test_progress_cancel_stops_the_explain_generation(
     smollm2_path: Path, workspace: Path, tmp_path: Path
 ) -> None:
-    async with lsp_session(
-        smollm2_path,
-        root=workspace,
-        env=private_dirs(tmp_path),
-        capabilities=action_capabilities(),
-        options=LONG_ACTIONS,
-    ) as (client, _):
-        uri = (workspace / "geometry.py").as_uri()
-        open_document(client, uri, "python", SOURCE)
+    async with long_explain_session(smollm2_path, workspace, tmp_path) as (client, uri):
         running = asyncio.ensure_future(
             execute(client, "qwenLsp.explain", {"uri": uri, "line": 4, "character": 8})
         )
