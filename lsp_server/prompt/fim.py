@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
+from lsp_server.prompt.healing import heal_prompt_tail
+
 Tokenize = Callable[[str], list[int]]
 """Turns plain text into token ids (no BOS, no special-token parsing)."""
 
@@ -90,6 +92,9 @@ class PromptLayout:
     cache_points: tuple[int, ...] = ()
     """Token positions where the next prompt is likely to diverge (the cursor line's start and the last
     few tokens before the cursor): a hybrid model checkpoints its recurrent state there."""
+    healing: str = ""
+    """Characters before the cursor left out of the prompt (token healing): the engine makes the model
+    spell them again first and returns only what it writes after them."""
 
     @property
     def size(self) -> int:
@@ -156,15 +161,24 @@ def build_fim_prompt(
     prefix_budget: int,
     suffix_budget: int,
     bos: Sequence[int] = (),
+    heal: bool = False,
 ) -> PromptLayout:
     """Lay out a completion prompt as tokens.
 
     With FIM tokens: ``<pre> prefix <suf> suffix <mid>`` (PSM order, as Qwen2.5-Coder and StarCoder were
-    trained). Without: the prefix alone, after the model's BOS when it wants one.
+    trained). Without: the prefix alone, after the model's BOS when it wants one. With ``heal`` (and a
+    ``tokenize`` that has a ``detokenize`` method, as the engine's tokenizer does), a word the cursor stopped
+    in is left out of the prefix and recorded in ``PromptLayout.healing`` (see ``prompt.healing``).
     """
     prefix_tokens = clip_prefix(prefix, prefix_budget, tokenize)
     cursor_line = prefix.rsplit("\n", 1)[-1]
     line_tokens = len(tokenize(cursor_line)) if cursor_line else 0
+    healing = ""
+    detokenize: Callable[[list[int]], str] | None = getattr(tokenize, "detokenize", None)
+    if heal and detokenize is not None:
+        kept, healing = heal_prompt_tail(prefix_tokens, detokenize)
+        line_tokens = max(0, line_tokens - (len(prefix_tokens) - len(kept)))
+        prefix_tokens = kept
     if fim is None:
         tokens = [*bos, *prefix_tokens]
         pieces = [PromptPiece("prefix", len(prefix_tokens))]
@@ -173,6 +187,7 @@ def build_fim_prompt(
             tuple(pieces),
             fim=False,
             cache_points=_cache_points(len(tokens), line_tokens),
+            healing=healing,
         )
     suffix_tokens = clip_suffix(suffix, suffix_budget, tokenize)
     tokens = [
@@ -190,7 +205,11 @@ def build_fim_prompt(
     ]
     prefix_end = len(bos) + 1 + len(prefix_tokens)
     return PromptLayout(
-        tuple(tokens), tuple(pieces), fim=True, cache_points=_cache_points(prefix_end, line_tokens)
+        tuple(tokens),
+        tuple(pieces),
+        fim=True,
+        cache_points=_cache_points(prefix_end, line_tokens),
+        healing=healing,
     )
 
 
