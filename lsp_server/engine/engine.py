@@ -32,6 +32,7 @@ from lsp_server.engine.gguf_check import ModelFileError, inspect_gguf
 from lsp_server.engine.model_source import ModelSpec, resolve_model
 from lsp_server.engine.state_cache import StateCache, common_prefix
 from lsp_server.prompt.fim import FimTokens, PromptLayout, detect_fim_tokens
+from lsp_server.prompt.healing import TokenConstraint, natural_cuts
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +310,30 @@ def model_fim_tokens(llm: Any) -> FimTokens | None:
     return detect_fim_tokens(lookup, native=native)
 
 
+def model_token_pieces(llm: Any) -> list[bytes | None]:
+    """The bytes each token id of a loaded ``llama_cpp.Llama`` writes; None for special and control tokens.
+
+    End-of-generation tokens are control tokens in the vocabularies seen; one that is not would only end
+    the generation early, as it does anyway.
+    """
+    import llama_cpp
+
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+    skip = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_UNKNOWN
+    skip |= llama_cpp.LLAMA_TOKEN_ATTR_UNUSED
+    size = 256
+    buffer = ctypes.create_string_buffer(size)
+    pieces: list[bytes | None] = []
+    for token in range(int(llama_cpp.llama_vocab_n_tokens(vocab))):
+        if int(llama_cpp.llama_vocab_get_attr(vocab, token)) & skip:
+            pieces.append(None)
+            continue
+        length = int(llama_cpp.llama_token_to_piece(vocab, token, buffer, size, 0, False))
+        # A negative length is a piece over 256 bytes (none seen): left out rather than cut.
+        pieces.append(ctypes.string_at(buffer, length) if length > 0 else None)
+    return pieces
+
+
 def _default_threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
@@ -324,6 +349,8 @@ class _Job:
     layout: PromptLayout | None = None
     preempted: int = 0
     evaluated: int = 0
+    healing_steps: int = 0
+    """Tokens generated while the healed characters before the cursor were still being spelled."""
 
 
 class Engine:
@@ -344,6 +371,8 @@ class Engine:
         self._tokenizer: ModelTokenizer | None = None
         self._states: StateCache | None = None
         self._current: _Job | None = None
+        self._constraint: TokenConstraint | None = None
+        self._constraint_ids: Any = None
         self._closing = False
         self._ready = threading.Event()
 
@@ -650,6 +679,8 @@ class Engine:
                 message=f"prompt of {len(tokens)} tokens does not fit the {info.n_ctx}-token context",
             )
         max_tokens = min(request.max_tokens, room - 1)
+        healing = layout.healing.encode("utf-8")
+        cuts = self._natural_cuts(healing) if healing else None
 
         started = time.perf_counter()
         previous = states.evaluated()
@@ -701,10 +732,16 @@ class Engine:
 
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
         llm._sampler = llm._init_sampler(temp=request.temperature, repeat_penalty=1.0)
-        text = job.raw.decode("utf-8", errors="ignore")
+        # Token healing: the first tokens must spell ``healing`` (characters before the cursor left out of
+        # the prompt) again; only what comes after them is the completion. Tokens spent on it do not count
+        # against max_tokens.
+        text = job.raw[len(healing) :].decode("utf-8", errors="ignore")
         stop_reason = "max_tokens"
         try:
-            while len(job.generated) < max_tokens:
+            while len(job.generated) < min(max_tokens + job.healing_steps, room - 1):
+                if len(job.raw) < len(healing):
+                    job.healing_steps += 1
+                    self._constrain_next(healing, len(job.raw), cuts)
                 token = int(llm.sample(temp=request.temperature, idx=llm.n_tokens - 1))
                 if llama_cpp.llama_vocab_is_eog(vocab, token) or llama_cpp.llama_vocab_is_control(
                     vocab, token
@@ -713,16 +750,21 @@ class Engine:
                     break
                 job.raw += llm.detokenize([token], prev_tokens=job.generated or None)
                 job.generated.append(token)
-                text = job.raw.decode("utf-8", errors="ignore")
-                if request.on_text is not None:
-                    request.on_text(text)
-                if request.stop_rule is not None:
-                    cut = request.stop_rule.check(text)
-                    if cut is not None:
-                        text = text[:cut]
-                        stop_reason = "stop_rule"
-                        break
-                if len(job.generated) >= max_tokens:
+                if not (job.raw.startswith(healing) or healing.startswith(job.raw)):
+                    stop_reason = "healing"  # only without a constraint: the model rewrote the word
+                    text = ""
+                    break
+                if len(job.raw) >= len(healing):
+                    text = job.raw[len(healing) :].decode("utf-8", errors="ignore")
+                    if request.on_text is not None:
+                        request.on_text(text)
+                    if request.stop_rule is not None:
+                        cut = request.stop_rule.check(text)
+                        if cut is not None:
+                            text = text[:cut]
+                            stop_reason = "stop_rule"
+                            break
+                if len(job.generated) >= min(max_tokens + job.healing_steps, room - 1):
                     break
                 if cancel.cancelled:
                     return finish("cancelled")
@@ -737,6 +779,57 @@ class Engine:
         finally:
             llm._sampler = None
         return finish(stop_reason, text)
+
+    def _healing_index(self) -> tuple[TokenConstraint, Any]:
+        """The vocabulary index for token healing, built on first use (once per loaded model)."""
+        if self._constraint is None:
+            import numpy as np
+
+            started = time.perf_counter()
+            constraint = TokenConstraint(model_token_pieces(self._llm))
+            self._constraint_ids = np.frombuffer(constraint.sorted_ids, dtype=np.intc)
+            self._constraint = constraint
+            logger.info(
+                "token healing: indexed %d of %d tokens in %.0f ms",
+                len(constraint),
+                self._llm.n_vocab(),
+                (time.perf_counter() - started) * 1000,
+            )
+        return self._constraint, self._constraint_ids
+
+    def _natural_cuts(self, healing: bytes) -> tuple[int, ...] | None:
+        """Where the model's own tokenization of the healed characters puts token boundaries."""
+        tokens = self._llm.tokenize(healing, add_bos=False, special=False)
+        return natural_cuts([self._llm.detokenize([token]) for token in tokens], healing)
+
+    def _constrain_next(self, healing: bytes, done: int, cuts: tuple[int, ...] | None) -> bool:
+        """Mask the next token's logits to those that keep spelling ``healing[done:]``; False if none can.
+
+        Allowed: tokens that start with what is left to spell, and tokens that spell part of it up to one
+        of ``cuts``. Ending anywhere else would let a short token win (`` k`` for `` ke``, the loop variable
+        ``k``) and then force an unnatural rest (``exact``). Without cuts, any part is allowed.
+        """
+        import llama_cpp
+        import numpy as np
+
+        left = healing[done:]
+        sizes = None if cuts is None else [cut - done for cut in cuts if cut > done]
+        constraint, sorted_ids = self._healing_index()
+        start, stop, prefix_ids = constraint.allowed_span(left, sizes)
+        if start == stop and not prefix_ids and sizes is not None:
+            start, stop, prefix_ids = constraint.allowed_span(left)
+        if start == stop and not prefix_ids:
+            logger.warning("token healing: no token can spell %r; generating without a constraint", left)
+            return False
+        allowed = sorted_ids[start:stop]
+        if prefix_ids:
+            allowed = np.concatenate((allowed, np.asarray(prefix_ids, dtype=sorted_ids.dtype)))
+        n_vocab = int(self._llm.n_vocab())
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._llm.ctx, -1), shape=(n_vocab,))
+        kept = logits[allowed]
+        logits.fill(-np.inf)
+        logits[allowed] = kept
+        return True
 
     def _overrun(self, cancel: CancelToken) -> int:
         at_cancel = cancel.decoded_at_cancel
