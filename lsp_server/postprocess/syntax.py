@@ -1,0 +1,954 @@
+"""Syntax-aware clean-up of a completion: it ends with its block and never breaks the parse.
+
+What the user sees: a suggestion stops where the block, call or string the cursor is in ends
+(before the ``}``, ``)``, ``end`` or quote that the file already has after the cursor), so
+accepting it never doubles a closer or spills into the next function; multi-line suggestions
+are indented in the file's own style (4 spaces, 2 spaces, tabs); a suggestion that would break
+the syntax is cut back to the longest part that does not (often just its first line) or not
+shown; a one-line suggestion that opens ``(``, ``[``, ``{`` or a quote is closed when that
+makes the line parse; and a suggestion that only repeats the lines below the cursor, or is
+blank, is not shown.
+
+``postprocess`` applies the rules in this order, each a small function of its own:
+
+1. ``block_close`` -- cut where the cursor's block closes (the same rule ``block_close_stop``
+   applies while decoding): a closer that closes a bracket, string or Lua block opened before
+   the cursor *which the text after the cursor also closes*; for multi-line completions a line
+   indented less than the cursor's block; for single-line completions the first line break.
+2. ``suffix_overlap`` -- ``trim.trim_suffix_overlap``: drop trailing lines that repeat the next
+   lines of the file and a tail that repeats the rest of the cursor line.
+3. ``balance`` -- single-line only: append the closers for brackets/quotes the completion opened
+   and neither it nor the rest of the line closes, only when the parse guard accepts the result.
+4. ``indent`` -- re-indent lines after the first to the file's indentation unit.
+5. ``parse_guard`` -- keep the longest prefix (whole, cut at line ends, or for single-line at
+   token boundaries) that does not add ERROR/MISSING nodes to the parse of a window around the
+   cursor; none such -> nothing is shown.
+6. ``finalize`` / ``repeats_suffix`` / ``empty`` -- ``trim.finalize_completion``, then drop a
+   completion that only repeats the next lines of the file or is blank.
+
+Brackets, strings and comments are found with a small per-language lexer (regular expressions,
+line by line), not with tree-sitter, so the stop rule stays cheap while decoding: the cursor's
+state is computed once per request and the generated text is scanned incrementally.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import re
+from collections.abc import Iterable
+from typing import Protocol
+
+import attrs
+import tree_sitter
+
+from lsp_server.context.languages import SUPPORTED_LANGUAGES, get_parser
+from lsp_server.postprocess.stops import StopRule, indent_width
+from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
+
+TAB_WIDTH = 4
+"""Columns per tab when comparing indentation (as the completion-kind decision does)."""
+
+WINDOW_LINES = 200
+"""At most this many lines on each side of the cursor are scanned or parsed."""
+
+MAX_GUARD_PARSES = 12
+"""At most this many shorter candidates are parsed by the parse guard."""
+
+_BRACE_LANGUAGES = frozenset({"javascript", "typescript", "tsx", "go", "rust", "c", "cpp", "java"})
+_CLOSER_OF = {"(": ")", "[": "]", "{": "}"}
+_BLOCK_CLOSERS = frozenset({"}", "end"})
+_CODE, _STRING, _LINE_COMMENT, _BLOCK_COMMENT = range(4)
+# First words of lines that continue a statement rather than start a new top-level one.
+_CONTINUATION_WORDS = frozenset({"else", "elif", "elseif", "except", "finally", "catch", "end", "until"})
+_LUA_HEADER_END = re.compile(r"(?:\b(?:then|do|else|repeat)|\bfunction\b[^()]*\([^()]*\)|[{(\[])\s*$")
+_TRAILING_COMMENT = re.compile(r"\s*(?:#|//|--).*$")
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+# -- public data -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class PostprocessContext:
+    """The document around the cursor and what was decided about the completion before decoding."""
+
+    language: str | None
+    prefix: str
+    suffix: str
+    multi_line: bool
+    indent_unit: str
+
+
+@attrs.frozen
+class Postprocessed:
+    """The text to show (None: show nothing) and the rules that changed it, in order."""
+
+    text: str | None
+    rules: tuple[str, ...]
+
+
+# -- lexer -------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Lexer:
+    """Where brackets, strings and comments start in one language's code."""
+
+    code: re.Pattern[str]
+    quotes: dict[str, tuple[str, bool, bool]] = attrs.field(eq=False)  # opener -> (closer, escapes, multi)
+
+
+def _lexer_pattern(comments: str, quotes: Iterable[str], extra: str = "") -> re.Pattern[str]:
+    quote_group = "|".join(re.escape(q) for q in sorted(quotes, key=len, reverse=True))
+    return re.compile(rf"{extra}{comments}(?P<quote>{quote_group})|(?P<open>[(\[{{])|(?P<close>[)\]}}])")
+
+
+@functools.cache
+def _lexer_for(language: str | None) -> _Lexer | None:
+    """Return the lexer for a canonical language name, or None when it has none."""
+    c_comments = r"(?P<line>//)|(?P<block>/\*)|"
+    single = (True, False)  # escapes, single line
+    if language == "python":
+        quotes = {'"""': ('"""', True, True), "'''": ("'''", True, True), '"': ('"', *single)}
+        quotes["'"] = ("'", *single)
+        return _Lexer(_lexer_pattern(r"(?P<line>\#)|", quotes), quotes)
+    if language in ("javascript", "typescript", "tsx"):
+        quotes = {'"': ('"', *single), "'": ("'", *single), "`": ("`", True, True)}
+        return _Lexer(_lexer_pattern(c_comments, quotes), quotes)
+    if language == "go":
+        quotes = {'"': ('"', *single), "'": ("'", *single), "`": ("`", False, True)}
+        return _Lexer(_lexer_pattern(c_comments, quotes), quotes)
+    if language == "rust":
+        quotes = {'"': ('"', True, True)}
+        extra = r"(?P<raw>\bb?r\#*\")|(?P<rch>')|"
+        return _Lexer(_lexer_pattern(c_comments, quotes, extra), quotes)
+    if language in ("c", "cpp"):
+        quotes = {'"': ('"', *single), "'": ("'", *single)}
+        return _Lexer(_lexer_pattern(c_comments, quotes), quotes)
+    if language == "java":
+        quotes = {'"""': ('"""', True, True), '"': ('"', *single), "'": ("'", *single)}
+        return _Lexer(_lexer_pattern(c_comments, quotes), quotes)
+    if language == "lua":
+        quotes = {'"': ('"', *single), "'": ("'", *single)}
+        extra = (
+            r"(?P<block>--\[=*\[)|(?P<line>--)|(?P<long>\[=*\[)|"
+            r"(?P<kwopen>\b(?:function|if|do|repeat)\b)|(?P<kwclose>\b(?:end|until)\b)|"
+        )
+        return _Lexer(_lexer_pattern("", quotes, extra), quotes)
+    return None
+
+
+@attrs.define
+class _LexState:
+    """Lexer state between two characters: mode, open brackets, and the string being read."""
+
+    mode: int = _CODE
+    delim: str = ""  # what ends the current string or block comment
+    escapes: bool = True
+    multiline: bool = False
+    string_owner: int = -1  # 0 while inside a string that was opened before the cursor
+    # (closer, owner): owner >= 0 is the opener's index when it was opened before the cursor.
+    stack: list[tuple[str, int]] = attrs.Factory(list)
+
+    def copy(self) -> _LexState:
+        """Return an independent copy."""
+        return attrs.evolve(self, stack=list(self.stack))
+
+
+class _Phase(Protocol):
+    """What the scanner does at a closer and at the end of a string opened before the cursor."""
+
+    def close(self, state: _LexState, closer: str) -> bool:
+        """Handle a closer; return True to stop the scan right before it."""
+        ...
+
+    def string_end(self, state: _LexState) -> bool:
+        """Handle the end of the string the cursor was in; return True to stop right before it."""
+        ...
+
+
+def _match_index(stack: list[tuple[str, int]], closer: str) -> int | None:
+    """Return the stack index a closer closes: the top, or for ``}``/``end`` the nearest match."""
+    if not stack:
+        return None
+    if stack[-1][0] == closer:
+        return len(stack) - 1
+    if closer in _BLOCK_CLOSERS:
+        # A block closer abandons unclosed brackets inside the block (``foo(`` still being typed).
+        for index in range(len(stack) - 2, -1, -1):
+            if stack[index][0] == closer:
+                return index
+    return None
+
+
+@functools.cache
+def _string_end_pattern(delim: str) -> re.Pattern[str]:
+    return re.compile(r"\\.|" + re.escape(delim), re.DOTALL)
+
+
+def _open_string(state: _LexState, closer: str, escapes: bool, multiline: bool) -> None:
+    state.mode = _STRING
+    state.delim = closer
+    state.escapes = escapes
+    state.multiline = multiline
+
+
+def _rust_quote(state: _LexState, line: str, start: int) -> int:
+    """Handle a Rust ``'`` (char literal or lifetime); return where scanning continues."""
+    following = line[start + 1 : start + 2]
+    if following == "\\":
+        _open_string(state, "'", True, False)
+        return start + 1
+    if line[start + 2 : start + 3] == "'":
+        return start + 3  # 'x'
+    return start + 1  # a lifetime or label: 'a
+
+
+def _scan(lexer: _Lexer, state: _LexState, line: str, phase: _Phase) -> int | None:
+    """Advance ``state`` over ``line`` (no line break in it); return the column where phase stopped."""
+    pos = 0
+    end = len(line)
+    while pos < end:
+        mode = state.mode
+        if mode == _CODE:
+            match = lexer.code.search(line, pos)
+            if match is None:
+                return None
+            kind = match.lastgroup
+            token = match.group()
+            pos = match.end()
+            if kind == "open":
+                state.stack.append((_CLOSER_OF[token], -1))
+            elif kind in ("close", "kwclose"):
+                if phase.close(state, token):
+                    return match.start()
+            elif kind == "kwopen":
+                state.stack.append(("until" if token == "repeat" else "end", -1))
+            elif kind == "line":
+                state.mode = _LINE_COMMENT
+                return None
+            elif kind == "block":
+                state.mode = _BLOCK_COMMENT
+                state.delim = "*/" if token == "/*" else "]" + "=" * (len(token) - 4) + "]"
+            elif kind == "rch":
+                pos = _rust_quote(state, line, match.start())
+            elif kind == "raw":
+                _open_string(state, '"' + "#" * token.count("#"), False, True)
+            elif kind == "long":
+                _open_string(state, "]" + "=" * (len(token) - 2) + "]", False, True)
+            else:
+                _open_string(state, *lexer.quotes[token])
+        elif mode == _STRING:
+            if state.escapes:
+                found = _string_end_pattern(state.delim).search(line, pos)
+                while found is not None and found.group() != state.delim:
+                    found = _string_end_pattern(state.delim).search(line, found.end())
+                index = -1 if found is None else found.start()
+            else:
+                index = line.find(state.delim, pos)
+            if index < 0:
+                return None
+            if state.string_owner >= 0:
+                if phase.string_end(state):
+                    return index
+                state.string_owner = -1
+            state.mode = _CODE
+            pos = index + len(state.delim)
+        elif mode == _BLOCK_COMMENT:
+            index = line.find(state.delim, pos)
+            if index < 0:
+                return None
+            state.mode = _CODE
+            pos = index + len(state.delim)
+        else:
+            return None
+    return None
+
+
+def _end_line(state: _LexState) -> None:
+    """Apply a line break: line comments and one-line strings end there."""
+    if state.mode == _LINE_COMMENT or (state.mode == _STRING and not state.multiline):
+        state.mode = _CODE
+        state.string_owner = -1
+
+
+class _PrefixPhase:
+    """Scanning before the cursor: closers pop what they close."""
+
+    def close(self, state: _LexState, closer: str) -> bool:
+        index = _match_index(state.stack, closer)
+        if index is not None:
+            del state.stack[index:]
+        return False
+
+    def string_end(self, state: _LexState) -> bool:
+        return False
+
+
+@attrs.define
+class _SuffixPhase:
+    """Scanning after the cursor: record which openers before the cursor get closed."""
+
+    closed: set[int] = attrs.Factory(set)
+    string_closed: bool = False
+    strays: list[str] = attrs.Factory(list)  # closers that close nothing
+
+    def close(self, state: _LexState, closer: str) -> bool:
+        index = _match_index(state.stack, closer)
+        if index is None:
+            self.strays.append(closer)
+            return False
+        owner = state.stack[index][1]
+        if owner >= 0:
+            self.closed.add(owner)
+        del state.stack[index:]
+        return False
+
+    def string_end(self, state: _LexState) -> bool:
+        self.string_closed = True
+        return False
+
+
+@attrs.frozen
+class _GeneratedPhase:
+    """Scanning the completion: stop at a closer of something the suffix already closes."""
+
+    closed: frozenset[int]
+    string_closed: bool
+
+    def consumes(self, state: _LexState, closer: str) -> bool:
+        """Return True when ``closer`` closes an opener before the cursor that nothing else closes."""
+        index = _match_index(state.stack, closer)
+        if index is None:
+            return False
+        owner = state.stack[index][1]
+        return owner >= 0 and owner not in self.closed
+
+    def close(self, state: _LexState, closer: str) -> bool:
+        stack = state.stack
+        if not stack:
+            return True  # closes something outside the scanned window
+        index = _match_index(stack, closer)
+        if index is None:
+            # A mismatched closer inside the completion's own brackets is left to the parse guard;
+            # one that would close a bracket before the cursor ends the completion.
+            return stack[-1][1] >= 0
+        owner = stack[index][1]
+        if owner >= 0 and owner in self.closed:
+            return True
+        del stack[index:]
+        return False
+
+    def string_end(self, state: _LexState) -> bool:
+        return self.string_closed
+
+
+# -- the window around the cursor --------------------------------------------------------------
+
+
+@attrs.frozen
+class _Window:
+    """The part of the document that is scanned and parsed: prefix[start:] + suffix[:end]."""
+
+    start: int
+    end: int
+    start_indent: int
+
+
+def _leading(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _starts_statement(body: str, language: str | None) -> bool:
+    """Return True when a line's text (after its indentation) can start a definition."""
+    if not body:
+        return False
+    first = body[0]
+    starts_code = first.isalpha() or first in "_@"
+    if not (starts_code or (first == "#" and language not in ("python", "lua"))):
+        return False
+    word = re.match(r"\w*", body)
+    return word is None or word.group() not in _CONTINUATION_WORDS
+
+
+def _find_window(prefix: str, suffix: str, language: str | None, max_lines: int = WINDOW_LINES) -> _Window:
+    """Return the enclosing top-level definition around the cursor, at most max_lines each way."""
+    pos = prefix.rfind("\n") + 1
+    end_of_line = len(prefix)
+    fallback: tuple[int, int] | None = None  # (indent, line start) of the least indented statement
+    for _ in range(max_lines + 1):
+        body = prefix[pos:end_of_line].lstrip(" \t")
+        if _starts_statement(body, language):
+            indent = end_of_line - pos - len(body)
+            if indent == 0:
+                start = pos
+                break
+            if fallback is None or indent < fallback[0]:
+                fallback = (indent, pos)
+        if pos == 0:
+            start = 0
+            break
+        end_of_line = pos - 1
+        pos = prefix.rfind("\n", 0, end_of_line) + 1
+    else:
+        start = fallback[1] if fallback is not None else pos
+    newline = prefix.find("\n", start)
+    start_line = prefix[start : newline if newline >= 0 else len(prefix)]
+    start_indent = indent_width(start_line, TAB_WIDTH)
+
+    newline = suffix.find("\n")
+    if newline < 0:
+        return _Window(start, len(suffix), start_indent)
+    pos = newline + 1
+    for _ in range(max_lines):
+        next_newline = suffix.find("\n", pos)
+        line = suffix[pos : next_newline if next_newline >= 0 else len(suffix)]
+        if _starts_statement(line.lstrip(" \t"), language) and indent_width(line, TAB_WIDTH) <= start_indent:
+            return _Window(start, pos, start_indent)
+        if next_newline < 0:
+            return _Window(start, len(suffix), start_indent)
+        pos = next_newline + 1
+    return _Window(start, pos, start_indent)
+
+
+# -- rule 1: stop where the cursor's block closes ----------------------------------------------
+
+
+@attrs.frozen
+class _CursorScan:
+    """The lexer state at the cursor and what the text after the cursor closes."""
+
+    state: _LexState
+    closed: frozenset[int]
+    string_closed: bool
+    strays: tuple[str, ...]  # closers on the rest of the cursor line that close nothing before it
+
+
+def _scan_cursor(lexer: _Lexer, prefix_lines: list[str], suffix_lines: list[str]) -> _CursorScan:
+    """Scan the window's prefix lines to the cursor, then the suffix until all it closes is known."""
+    state = _LexState()
+    prefix_phase = _PrefixPhase()
+    last = len(prefix_lines) - 1
+    for row, line in enumerate(prefix_lines):
+        _scan(lexer, state, line, prefix_phase)
+        if row < last:
+            _end_line(state)
+    state.stack = [(closer, owner) for owner, (closer, _) in enumerate(state.stack)]
+    if state.mode == _STRING:
+        state.string_owner = 0
+    probe = state.copy()
+    suffix_phase = _SuffixPhase()
+    strays: tuple[str, ...] = ()
+    for row, line in enumerate(suffix_lines):
+        _scan(lexer, probe, line, suffix_phase)
+        if row == 0:
+            strays = tuple(suffix_phase.strays)
+        _end_line(probe)
+        if (not probe.stack or probe.stack[0][1] < 0) and probe.string_owner < 0:
+            break
+    return _CursorScan(state, frozenset(suffix_phase.closed), suffix_phase.string_closed, strays)
+
+
+def _header_opens_block(line: str, language: str | None) -> bool:
+    text = line.rstrip()
+    if not any(q in text for q in "\"'`"):
+        text = _TRAILING_COMMENT.sub("", text)
+    if language == "python":
+        return text.endswith((":", "(", "[", "{"))
+    if language == "lua":
+        return _LUA_HEADER_END.search(text) is not None
+    if language in _BRACE_LANGUAGES:
+        return text.endswith(("{", "(", "["))
+    return text.endswith((":", "{", "(", "["))
+
+
+def _block_indent(lines: list[str], language: str | None, indent_unit: str) -> int:
+    """Return the indentation width of the block the cursor (end of ``lines``) is in."""
+    cursor = lines[-1]
+    cursor_indent = indent_width(cursor, TAB_WIDTH)
+    if cursor.strip():
+        return cursor_indent
+    header = next((row for row in range(len(lines) - 2, -1, -1) if lines[row].strip()), None)
+    if header is None or not _header_opens_block(lines[header], language):
+        return cursor_indent
+    # A wrapped header (``) {`` or ``):`` on its own line) is indented like the line that opened it.
+    depth = 0
+    first = header
+    for row in range(header, -1, -1):
+        for ch in reversed(lines[row]):
+            if ch in ")]":
+                depth += 1
+            elif ch in "([":
+                depth -= 1
+        first = row
+        if depth <= 0:
+            break
+    header_indent = min(indent_width(lines[header], TAB_WIDTH), indent_width(lines[first], TAB_WIDTH))
+    if cursor_indent > header_indent:
+        return cursor_indent
+    return header_indent + indent_width(indent_unit, TAB_WIDTH)
+
+
+@attrs.define
+class _Memo:
+    """Where the last scan of the generated text left off (the start of its last line)."""
+
+    head: str = ""
+    state: _LexState | None = None
+    row: int = 0
+
+
+def _line_break_before(text: str, line_start: int) -> int:
+    """Return where the line break ending right before ``line_start`` begins (CRLF-aware)."""
+    cut = line_start - 1
+    if cut > 0 and text[cut - 1] == "\r":
+        return cut - 1
+    return cut
+
+
+@attrs.frozen
+class BlockCloseStop:
+    """End a completion where the block, bracket or string around the cursor closes.
+
+    The lexer state at the cursor is computed once; ``check`` then scans only the lines it has
+    not seen yet (it remembers the state at the start of the last line), so calling it after
+    every token costs about the length of the current line. The result depends only on the
+    text passed in.
+    """
+
+    multi_line: bool
+    block_indent: int
+    first_line_indent: int | None  # indentation already before the cursor; None when code is there
+    lexer: _Lexer | None = attrs.field(eq=False, repr=False)
+    cursor: _CursorScan | None = attrs.field(eq=False, repr=False)
+    lua: bool = False
+    _memo: _Memo = attrs.field(init=False, factory=_Memo, eq=False, repr=False)
+
+    def check(self, generated: str) -> int | None:
+        """Return the cut index once the completion leaves the cursor's block, else None."""
+        return self.cut(generated, final=False)
+
+    def _start_state(self) -> _LexState:
+        return self.cursor.state.copy() if self.cursor is not None else _LexState()
+
+    def cut(self, generated: str, final: bool = True) -> int | None:
+        """Return the cut index for ``generated``; ``final`` when no more text will follow."""
+        memo = self._memo
+        if memo.state is not None and generated.startswith(memo.head):
+            start, state, row = len(memo.head), memo.state.copy(), memo.row
+        else:
+            start, state, row = 0, self._start_state(), 0
+        phase = _GeneratedPhase(
+            self.cursor.closed if self.cursor is not None else frozenset(),
+            self.cursor.string_closed if self.cursor is not None else False,
+        )
+        while True:
+            newline = generated.find("\n", start)
+            line_end = len(generated) if newline < 0 else newline
+            line = generated[start:line_end]
+            if line.endswith("\r"):
+                line = line[:-1]
+            cut = self._check_line(generated, line, start, row, state, phase, newline >= 0 or final)
+            if cut is not None:
+                return cut
+            if newline < 0:
+                return None
+            if not self.multi_line:
+                return _line_break_before(generated, newline + 1)
+            _end_line(state)
+            row += 1
+            start = newline + 1
+            if not final:
+                memo.head, memo.state, memo.row = generated[:start], state.copy(), row
+
+    def _check_line(
+        self,
+        generated: str,
+        line: str,
+        start: int,
+        row: int,
+        state: _LexState,
+        phase: _GeneratedPhase,
+        complete: bool,
+    ) -> int | None:
+        if self.multi_line and state.mode == _CODE and line.strip():
+            dedent = self._dedent_cut(generated, line, start, row, state, phase, complete)
+            if dedent is not None:
+                return dedent if dedent >= 0 else None
+        if self.lexer is None:
+            return None
+        column = _scan(self.lexer, state, line, phase)
+        if column is None:
+            return None
+        if row > 0 and not line[:column].strip():
+            return _line_break_before(generated, start)  # the closer starts its line
+        return start + column
+
+    def _dedent_cut(
+        self,
+        generated: str,
+        line: str,
+        start: int,
+        row: int,
+        state: _LexState,
+        phase: _GeneratedPhase,
+        complete: bool,
+    ) -> int | None:
+        """Return the cut for a line that leaves the block, -1 to wait for more text, else None."""
+        if row == 0:
+            if self.first_line_indent is None:
+                return None
+            width = self.first_line_indent + indent_width(line, TAB_WIDTH, self.first_line_indent)
+        else:
+            width = indent_width(line, TAB_WIDTH)
+        if width >= self.block_indent:
+            return None
+        body = line.lstrip(" \t")
+        word = re.match(r"\w+", body)
+        closer = body[0] if body[0] in ")]}" else (word.group() if word else "")
+        partial_word = not complete and word is not None and word.end() == len(body)
+        if self.lua and partial_word and ("end".startswith(closer) or "until".startswith(closer)):
+            return -1  # "en" may still become "end"
+        # A line that closes a block opened before the cursor and not closed after it (the file
+        # ends there, or the user is still writing it) belongs to the completion.
+        if closer and self.lexer is not None and phase.consumes(state, closer):
+            return None
+        return 0 if row == 0 else _line_break_before(generated, start)
+
+
+def _cursor_scan_for(ctx: PostprocessContext, window: _Window) -> tuple[_Lexer | None, _CursorScan | None]:
+    lexer = _lexer_for(ctx.language if ctx.language in SUPPORTED_LANGUAGES else None)
+    if lexer is None:
+        return None, None
+    prefix_lines = ctx.prefix[window.start :].split("\n")
+    suffix_lines = ctx.suffix[: window.end].split("\n")
+    return lexer, _scan_cursor(lexer, [line.rstrip("\r") for line in prefix_lines], suffix_lines)
+
+
+def _make_block_close(ctx: PostprocessContext, window: _Window) -> BlockCloseStop:
+    lexer, cursor = _cursor_scan_for(ctx, window)
+    lines = ctx.prefix[window.start :].split("\n")
+    cursor_line = lines[-1]
+    first_line_indent = None if cursor_line.strip() else indent_width(cursor_line, TAB_WIDTH)
+    return BlockCloseStop(
+        multi_line=ctx.multi_line,
+        block_indent=_block_indent(lines, ctx.language, ctx.indent_unit) if ctx.multi_line else 0,
+        first_line_indent=first_line_indent,
+        lua=ctx.language == "lua",
+        lexer=lexer,
+        cursor=cursor,
+    )
+
+
+def block_close_stop(ctx: PostprocessContext) -> StopRule:
+    """Return the decoding-time rule that ends a completion where the cursor's block closes."""
+    return _make_block_close(ctx, _find_window(ctx.prefix, ctx.suffix, ctx.language))
+
+
+@attrs.frozen
+class FirstStop:
+    """Several stop rules at once: the earliest cut wins."""
+
+    rules: tuple[StopRule, ...]
+
+    def check(self, generated: str) -> int | None:
+        """Return the smallest cut any rule gives, else None."""
+        cuts = [cut for cut in (rule.check(generated) for rule in self.rules) if cut is not None]
+        return min(cuts) if cuts else None
+
+
+def first_stop(*rules: StopRule) -> StopRule:
+    """Return a rule that stops as soon as any of ``rules`` does (e.g. block close + max lines)."""
+    return FirstStop(tuple(rules))
+
+
+# -- rule 2: the parse guard -------------------------------------------------------------------
+
+
+def count_errors(tree: tree_sitter.Tree) -> int:
+    """Return the number of ERROR and MISSING nodes in a tree."""
+    count = 0
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if not node.has_error:
+            continue
+        if node.is_error or node.is_missing:
+            count += 1
+        stack.extend(node.children)
+    return count
+
+
+def _first_error_byte(tree: tree_sitter.Tree, from_byte: int) -> int | None:
+    """Return the first byte at or after ``from_byte`` covered by an ERROR or MISSING node."""
+    best: int | None = None
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if not node.has_error or node.end_byte < from_byte:
+            continue
+        if node.is_error or node.is_missing:
+            position = max(node.start_byte, from_byte)
+            best = position if best is None else min(best, position)
+        stack.extend(node.children)
+    return best
+
+
+@attrs.define
+class ParseGuard:
+    """Parses ``before + completion + after`` and compares its errors with the text without it."""
+
+    language: str
+    before: str
+    after: str
+    _counts: dict[str, int] = attrs.field(init=False, factory=dict)
+    _trees: dict[str, tree_sitter.Tree] = attrs.field(init=False, factory=dict)
+
+    def _parse(self, completion: str) -> tree_sitter.Tree:
+        tree = self._trees.get(completion)
+        if tree is None:
+            source = (self.before + completion + self.after).encode("utf-8", errors="replace")
+            tree = get_parser(self.language).parse(source)
+            self._trees[completion] = tree
+        return tree
+
+    def errors(self, completion: str) -> int:
+        """Return how many ERROR/MISSING nodes the window has with ``completion`` inserted."""
+        count = self._counts.get(completion)
+        if count is None:
+            count = count_errors(self._parse(completion))
+            self._counts[completion] = count
+        return count
+
+    def accepts(self, completion: str) -> bool:
+        """Return True when ``completion`` does not make the parse worse than leaving it out."""
+        return self.errors(completion) <= self.errors("")
+
+    def first_error(self, completion: str) -> int | None:
+        """Return the character index in ``completion`` of the first error at or after the cursor."""
+        cursor = len(self.before.encode("utf-8", errors="replace"))
+        found = _first_error_byte(self._parse(completion), cursor)
+        if found is None:
+            return None
+        encoded = completion.encode("utf-8", errors="replace")
+        return len(encoded[: found - cursor].decode("utf-8", errors="ignore"))
+
+    @property
+    def parses(self) -> int:
+        """How many distinct texts were parsed so far."""
+        return len(self._trees)
+
+
+def make_parse_guard(ctx: PostprocessContext, window: _Window | None = None) -> ParseGuard | None:
+    """Return a parse guard over the window around the cursor, or None for unsupported languages."""
+    if ctx.language not in SUPPORTED_LANGUAGES:
+        return None
+    win = window or _find_window(ctx.prefix, ctx.suffix, ctx.language)
+    return ParseGuard(ctx.language, ctx.prefix[win.start :], ctx.suffix[: win.end])
+
+
+def _shorter_candidates(text: str) -> list[str]:
+    """Return prefixes of ``text`` to try, longest first: at line ends, else at token boundaries."""
+    if "\n" in text:
+        ends = [m.start() for m in re.finditer("\n", text)]
+    else:
+        ends = [m.end() for m in _TOKEN.finditer(text)][:-1]
+    candidates: list[str] = []
+    for end in reversed(ends):
+        candidate = text[:end].rstrip("\r")
+        if candidate.strip() and candidate not in candidates:
+            candidates.append(candidate)
+    return candidates
+
+
+def parse_guard(text: str, guard: ParseGuard) -> str | None:
+    """Return ``text`` or its longest shorter prefix that keeps the parse as good; None if none does."""
+    if guard.accepts(text):
+        return text
+    candidates = _shorter_candidates(text)
+    hint = guard.first_error(text)
+    if hint is not None:
+        # Prefixes that end before the first error are the likely survivors: try them first.
+        candidates = [c for c in candidates if len(c) <= hint] + [c for c in candidates if len(c) > hint]
+    for candidate in candidates[:MAX_GUARD_PARSES]:
+        if guard.accepts(candidate):
+            return candidate
+    return None
+
+
+# -- rule 3: balance against what the rest of the line closes ----------------------------------
+
+
+def _open_at_end(text: str, lexer: _Lexer, cursor: _CursorScan) -> tuple[str, list[str]]:
+    """Return the quote of a string and the closers (innermost first) the completion leaves open."""
+    state = cursor.state.copy()
+    _scan(lexer, state, text, _GeneratedPhase(cursor.closed, cursor.string_closed))
+    quote = ""
+    if state.mode == _STRING and state.string_owner < 0 and not state.multiline:
+        quote = state.delim
+    brackets: list[str] = []
+    for closer, owner in reversed(state.stack):
+        if owner >= 0 or closer not in ")]}":
+            break
+        brackets.append(closer)
+    return quote, brackets
+
+
+def balance_closers(text: str, ctx: PostprocessContext, lexer: _Lexer, cursor: _CursorScan) -> str:
+    """Return the closers to append to a one-line completion so that its line balances."""
+    if ctx.multi_line or "\n" in text:
+        return ""
+    quote, brackets = _open_at_end(text, lexer, cursor)
+    rest = ctx.suffix.split("\n", 1)[0].rstrip("\r")
+    if quote and quote in rest:
+        return ""  # the rest of the line closes the string (and whatever is inside it)
+    # Closers on the rest of the line that close nothing before the cursor close the outermost of
+    # the completion's openers; append only the innermost ones they leave open.
+    strays = list(cursor.strays)
+    for appended in range(len(brackets) + 1):
+        remaining = brackets[appended:]
+        if strays[: len(remaining)] == remaining:
+            return quote + "".join(brackets[:appended])
+    return quote + "".join(brackets)
+
+
+# -- rule 4: indentation in the file's style ---------------------------------------------------
+
+
+def _render_indent(width: int, indent_unit: str) -> str:
+    if indent_unit == "\t":
+        return "\t" * (width // TAB_WIDTH) + " " * (width % TAB_WIDTH)
+    return " " * width
+
+
+def _opens_block(line: str) -> bool:
+    text = _TRAILING_COMMENT.sub("", line.rstrip()) if not any(q in line for q in "\"'`") else line.rstrip()
+    return text.endswith((":", "{", "(", "[")) or re.search(r"\b(?:then|do|else|repeat)$", text) is not None
+
+
+def _tab_columns(leads: list[str], indent_unit: str) -> int:
+    """Return how many columns a tab in the completion's indentation stands for."""
+    if indent_unit == "\t" or not any("\t" in lead for lead in leads):
+        return TAB_WIDTH
+    if any(lead.startswith("  ") for lead in leads):
+        return 8  # tabs mixed with spaces: the traditional 8-column tab
+    return indent_width(indent_unit, TAB_WIDTH)  # tabs alone: one tab per level
+
+
+def normalize_indentation(text: str, ctx: PostprocessContext) -> str:
+    """Re-indent the lines after the first to the file's indentation unit, keeping their nesting."""
+    if "\n" not in text or not ctx.indent_unit or ctx.indent_unit.strip(" \t"):
+        return text
+    lines = text.split("\n")
+    cursor_line = ctx.prefix[ctx.prefix.rfind("\n") + 1 :]
+    base = _leading(cursor_line) + (_leading(lines[0]) if not cursor_line.strip() else "")
+    file_tabs = ctx.indent_unit == "\t"
+    unit = indent_width(ctx.indent_unit, TAB_WIDTH)
+    leads = [_leading(line) for line in lines[1:] if line.strip()]
+    if file_tabs:
+        foreign = any("  " in lead for lead in leads)
+    else:
+        foreign = any("\t" in lead for lead in leads)
+    tab = _tab_columns(leads, ctx.indent_unit)
+    ref = indent_width(base, tab)
+    steps: collections.Counter[int] = collections.Counter()
+    previous_width, previous_text = ref, lines[0]
+    for line in lines[1:]:
+        if line.strip():
+            width = indent_width(line, tab)
+            if _opens_block(previous_text) and 2 <= width - previous_width <= 8:
+                steps[width - previous_width] += 1
+            previous_width, previous_text = width, line
+    model_unit = max(steps.items(), key=lambda kv: (kv[1], -kv[0]))[0] if steps else None
+    if not foreign and (model_unit is None or model_unit == unit):
+        return text
+    step = model_unit or (TAB_WIDTH if file_tabs else unit)
+    out = [lines[0]]
+    for line in lines[1:]:
+        lead = _leading(line)
+        if not line.strip():
+            out.append(line)
+            continue
+        levels, rest = divmod(indent_width(lead, tab) - ref, step)
+        width = max(ref + levels * unit + rest, 0)
+        if width >= ref and _style_ok(base, file_tabs):
+            new_lead = base + _render_indent(width - ref, ctx.indent_unit)
+        else:
+            new_lead = _render_indent(width, ctx.indent_unit)
+        out.append(new_lead + line[len(lead) :])
+    return "\n".join(out)
+
+
+def _style_ok(lead: str, file_tabs: bool) -> bool:
+    return (" " not in lead) if file_tabs else ("\t" not in lead)
+
+
+# -- rule 5: drop what only repeats the file ---------------------------------------------------
+
+
+def repeats_suffix(text: str, ctx: PostprocessContext, suffix: str | None = None) -> bool:
+    """Return True when the completed lines equal the next non-blank lines after the cursor."""
+    following_text = ctx.suffix if suffix is None else suffix
+    first_line, _, after = following_text.partition("\n")
+    cursor_line = ctx.prefix[ctx.prefix.rfind("\n") + 1 :]
+    written = [
+        line.rstrip() for line in (cursor_line + text + first_line.rstrip("\r")).split("\n") if line.strip()
+    ]
+    if not written or not text.strip():
+        return False
+    following: list[str] = []
+    for line in after.split("\n"):
+        if line.strip():
+            following.append(line.rstrip())
+            if len(following) == len(written):
+                break
+    return following == written
+
+
+# -- the pipeline ------------------------------------------------------------------------------
+
+
+def postprocess(completion: str, ctx: PostprocessContext) -> Postprocessed:
+    """Apply the syntax-aware rules in order (see the module docstring) and say which fired."""
+    rules: list[str] = []
+
+    def result(text: str | None) -> Postprocessed:
+        return Postprocessed(text, tuple(rules))
+
+    def step(name: str, before: str, after: str) -> str:
+        if after != before:
+            rules.append(name)
+        return after
+
+    window = _find_window(ctx.prefix, ctx.suffix, ctx.language)
+    stop = _make_block_close(ctx, window)
+    cut = stop.cut(completion, final=True)
+    text = step("block_close", completion, completion if cut is None else completion[:cut])
+    suffix_window = ctx.suffix[: window.end]
+    text = step("suffix_overlap", text, trim_suffix_overlap(text, suffix_window))
+    if is_useless(text):
+        rules.append("empty")
+        return result(None)
+
+    guard = make_parse_guard(ctx, window)
+    if guard is not None and stop.lexer is not None and stop.cursor is not None:
+        closers = balance_closers(text, ctx, stop.lexer, stop.cursor)
+        if closers and guard.accepts(text + closers):
+            text = step("balance", text, text + closers)
+    if ctx.multi_line:
+        text = step("indent", text, normalize_indentation(text, ctx))
+    if guard is not None:
+        guarded = parse_guard(text, guard)
+        if guarded is None:
+            rules.append("parse_guard")
+            return result(None)
+        text = step("parse_guard", text, guarded)
+    text = step("finalize", text, finalize_completion(text))
+    if is_useless(text):
+        rules.append("empty")
+        return result(None)
+    if repeats_suffix(text, ctx, suffix_window):
+        rules.append("repeats_suffix")
+        return result(None)
+    return result(text)
