@@ -197,12 +197,14 @@ def _open_string(state: _LexState, closer: str, escapes: bool, multiline: bool) 
 def _rust_quote(state: _LexState, line: str, start: int) -> int:
     """Handle a Rust ``'`` (char literal or lifetime); return where scanning continues."""
     following = line[start + 1 : start + 2]
-    if following == "\\":
-        _open_string(state, "'", True, False)
+    if not following:
         return start + 1
-    if line[start + 2 : start + 3] == "'":
-        return start + 3  # 'x'
-    return start + 1  # a lifetime or label: 'a
+    if following.isalnum() or following == "_":
+        if line[start + 2 : start + 3] == "'":
+            return start + 3  # 'x'
+        return start + 1  # a lifetime or label: 'a
+    _open_string(state, "'", True, False)  # '\n', ')', ' ' ...
+    return start + 1
 
 
 def _scan(lexer: _Lexer, state: _LexState, line: str, phase: _Phase) -> int | None:
@@ -763,18 +765,29 @@ def _shorter_candidates(text: str) -> list[str]:
 
 
 def parse_guard(text: str, guard: ParseGuard) -> str | None:
-    """Return ``text`` or its longest shorter prefix that keeps the parse as good; None if none does."""
-    if guard.accepts(text):
+    """Return ``text`` or its longest prefix that keeps the parse as good; None if none does.
+
+    Among the prefixes tried, one that parses strictly better wins over a longer one that is
+    merely no worse than the document without the completion (``x + * 2`` -> ``x``).
+    """
+    baseline = guard.errors("")
+    best_errors = guard.errors(text)
+    if best_errors == 0:
         return text
+    best = text if best_errors <= baseline else None
+    wanted = min(baseline, best_errors - 1)
     candidates = _shorter_candidates(text)
     hint = guard.first_error(text)
     if hint is not None:
         # Prefixes that end before the first error are the likely survivors: try them first.
         candidates = [c for c in candidates if len(c) <= hint] + [c for c in candidates if len(c) > hint]
     for candidate in candidates[:MAX_GUARD_PARSES]:
-        if guard.accepts(candidate):
-            return candidate
-    return None
+        errors = guard.errors(candidate)
+        if errors <= wanted:
+            best, wanted = candidate, errors - 1
+            if errors == 0:
+                break
+    return best
 
 
 # -- rule 3: balance against what the rest of the line closes ----------------------------------
@@ -930,11 +943,14 @@ def postprocess(completion: str, ctx: PostprocessContext) -> Postprocessed:
     if is_useless(text):
         rules.append("empty")
         return result(None)
+    if repeats_suffix(text, ctx, suffix_window):
+        rules.append("repeats_suffix")  # checked early too: no need to parse what is dropped anyway
+        return result(None)
 
     guard = make_parse_guard(ctx, window)
     if guard is not None and stop.lexer is not None and stop.cursor is not None:
         closers = balance_closers(text, ctx, stop.lexer, stop.cursor)
-        if closers and guard.accepts(text + closers):
+        if closers and parse_guard(text + closers, guard) == text + closers:
             text = step("balance", text, text + closers)
     if ctx.multi_line:
         text = step("indent", text, normalize_indentation(text, ctx))
