@@ -1094,11 +1094,7 @@ def test_balance_closes_what_the_completion_opened(lang: Lang) -> None:
 
 
 def balance_of(language: str, document: str, completion: str) -> str:
-    ctx = context(language, document)
-    stop = block_close_stop(ctx)
-    assert isinstance(stop, BlockCloseStop)
-    assert stop.lexer is not None and stop.cursor is not None
-    return balance_closers(completion, ctx, stop.lexer, stop.cursor)
+    return balance_closers(completion, context(language, document))
 
 
 def test_balance_closers() -> None:
@@ -1302,3 +1298,79 @@ def test_print_postprocess_time_on_a_5000_line_python_file(capsys: pytest.Captur
         lines.append(f"postprocess on a {document.count(chr(10))}-line python file, {name}: {elapsed:.3f} ms")
     with capsys.disabled():
         print("\n" + "\n".join(lines))  # noqa: T201
+
+
+# -- more shapes of code ----------------------------------------------------------------------------
+
+
+def test_python_method_stops_at_the_next_method() -> None:
+    document = code(
+        "class Cart:",
+        "    def __init__(self):",
+        "        self.items = []",
+        "",
+        "    def total(self):",
+        "        █",
+        "",
+        "    def clear(self):",
+        "        self.items.clear()",
+        "",
+    )
+    completion = code(
+        "return sum(item.price for item in self.items)",
+        "",
+        "    def clear(self):",
+        "        self.items = []",
+    )
+    ctx = context("python", document)
+    assert decode(block_close_stop(ctx), tokens_of(completion)) == code(
+        "return sum(item.price for item in self.items)", ""
+    )
+    assert postprocess(completion, ctx).text == "return sum(item.price for item in self.items)"
+
+
+def test_typescript_arrow_function_and_else_branch() -> None:
+    document = code(
+        "const f = (x: number): number => {", "  if (x > 0) {", "    █", "  }", "  return 0;", "};", ""
+    )
+    ctx = context("typescript", document)
+    assert postprocess("return x;\n  } else {\n    return -x;\n  }", ctx).text == "return x;"
+
+
+def test_window_in_a_huge_class_without_top_level_lines_nearby() -> None:
+    methods = [f"    int get{i}() {{\n        return {i};\n    }}\n\n" for i in range(300)]
+    middle = 150
+    methods[middle] = "    int compute(int a) {\n        █\n    }\n\n"
+    document = "public class Big {\n" + "".join(methods) + "}\n"
+    ctx = context("java", document)
+    guard = make_parse_guard(ctx)
+    assert guard is not None
+    assert guard.before.startswith("    int compute(int a) {")
+    completion = "int b = a * 2;\n        return b;\n    }\n\n    int get151() {"
+    assert postprocess(completion, ctx).text == "int b = a * 2;\n        return b;"
+
+
+def test_check_with_unrelated_text_starts_over() -> None:
+    rule = block_close_stop(context("python", PYTHON.block))
+    assert rule.check("a = 1\n    b = 2\n") is None
+    assert rule.check("x = 1\ndef g():") == len("x = 1")
+    assert rule.check("a = 1\n    b = 2\n") is None
+
+
+def test_go_raw_strings_and_runes_hide_closers() -> None:
+    ctx = context("go", "func f() string {\n\treturn strings.Join(█)\n}\n")
+    assert block_close_stop(ctx).check("[]string{`a)`, string(')')}, \"}\")") == len(
+        "[]string{`a)`, string(')')}, \"}\""
+    )
+
+
+def test_c_block_comment_spanning_lines() -> None:
+    ctx = context("c", "int f(void) {\n    █\n}\n")
+    completion = "/* a } inside\n       a comment */\n    return 0;\n}\n"
+    assert postprocess(completion, ctx).text == "/* a } inside\n       a comment */\n    return 0;"
+
+
+def test_lua_long_strings_and_comments_hide_end() -> None:
+    ctx = context("lua", "function M.f()\n  █\nend\n")
+    completion = "local s = [[\nend\n]] -- end\n  return s\nend"
+    assert postprocess(completion, ctx).text == "local s = [[\nend\n]] -- end\n  return s"

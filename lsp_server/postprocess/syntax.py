@@ -18,13 +18,16 @@ blank, is not shown.
 2. ``suffix_overlap`` -- ``trim.trim_suffix_overlap``: drop trailing lines that repeat the next
    lines of the file and a tail that repeats the rest of the cursor line.
 3. ``balance`` -- single-line only: append the closers for brackets/quotes the completion opened
-   and neither it nor the rest of the line closes, only when the parse guard accepts the result.
+   and neither it nor the rest of the line closes, only when the parse guard keeps the result.
+   (Doubled closers were already removed by steps 1 and 2.)
 4. ``indent`` -- re-indent lines after the first to the file's indentation unit.
 5. ``parse_guard`` -- keep the longest prefix (whole, cut at line ends, or for single-line at
    token boundaries) that does not add ERROR/MISSING nodes to the parse of a window around the
-   cursor; none such -> nothing is shown.
+   cursor (its enclosing top-level definition, at most 200 lines each way); a prefix that
+   parses strictly better beats a longer one that is merely no worse; none -> nothing shown.
 6. ``finalize`` / ``repeats_suffix`` / ``empty`` -- ``trim.finalize_completion``, then drop a
-   completion that only repeats the next lines of the file or is blank.
+   completion that only repeats the next lines of the file or is blank. Both drops are also
+   checked right after step 2, so a suggestion that will be dropped is never parsed.
 
 Brackets, strings and comments are found with a small per-language lexer (regular expressions,
 line by line), not with tree-sitter, so the stop rule stays cheap while decoding: the cursor's
@@ -723,10 +726,6 @@ class ParseGuard:
             self._counts[completion] = count
         return count
 
-    def accepts(self, completion: str) -> bool:
-        """Return True when ``completion`` does not make the parse worse than leaving it out."""
-        return self.errors(completion) <= self.errors("")
-
     def first_error(self, completion: str) -> int | None:
         """Return the character index in ``completion`` of the first error at or after the cursor."""
         cursor = len(self.before.encode("utf-8", errors="replace"))
@@ -736,18 +735,16 @@ class ParseGuard:
         encoded = completion.encode("utf-8", errors="replace")
         return len(encoded[: found - cursor].decode("utf-8", errors="ignore"))
 
-    @property
-    def parses(self) -> int:
-        """How many distinct texts were parsed so far."""
-        return len(self._trees)
 
-
-def make_parse_guard(ctx: PostprocessContext, window: _Window | None = None) -> ParseGuard | None:
-    """Return a parse guard over the window around the cursor, or None for unsupported languages."""
+def _guard_for(ctx: PostprocessContext, window: _Window) -> ParseGuard | None:
     if ctx.language not in SUPPORTED_LANGUAGES:
         return None
-    win = window or _find_window(ctx.prefix, ctx.suffix, ctx.language)
-    return ParseGuard(ctx.language, ctx.prefix[win.start :], ctx.suffix[: win.end])
+    return ParseGuard(ctx.language, ctx.prefix[window.start :], ctx.suffix[: window.end])
+
+
+def make_parse_guard(ctx: PostprocessContext) -> ParseGuard | None:
+    """Return a parse guard over the window around the cursor, or None for unsupported languages."""
+    return _guard_for(ctx, _find_window(ctx.prefix, ctx.suffix, ctx.language))
 
 
 def _shorter_candidates(text: str) -> list[str]:
@@ -808,8 +805,15 @@ def _open_at_end(text: str, lexer: _Lexer, cursor: _CursorScan) -> tuple[str, li
     return quote, brackets
 
 
-def balance_closers(text: str, ctx: PostprocessContext, lexer: _Lexer, cursor: _CursorScan) -> str:
+def balance_closers(text: str, ctx: PostprocessContext) -> str:
     """Return the closers to append to a one-line completion so that its line balances."""
+    stop = _make_block_close(ctx, _find_window(ctx.prefix, ctx.suffix, ctx.language))
+    if stop.lexer is None or stop.cursor is None:
+        return ""
+    return _balance_closers(text, ctx, stop.lexer, stop.cursor)
+
+
+def _balance_closers(text: str, ctx: PostprocessContext, lexer: _Lexer, cursor: _CursorScan) -> str:
     if ctx.multi_line or "\n" in text:
         return ""
     quote, brackets = _open_at_end(text, lexer, cursor)
@@ -947,9 +951,9 @@ def postprocess(completion: str, ctx: PostprocessContext) -> Postprocessed:
         rules.append("repeats_suffix")  # checked early too: no need to parse what is dropped anyway
         return result(None)
 
-    guard = make_parse_guard(ctx, window)
+    guard = _guard_for(ctx, window)
     if guard is not None and stop.lexer is not None and stop.cursor is not None:
-        closers = balance_closers(text, ctx, stop.lexer, stop.cursor)
+        closers = _balance_closers(text, ctx, stop.lexer, stop.cursor)
         if closers and parse_guard(text + closers, guard) == text + closers:
             text = step("balance", text, text + closers)
     if ctx.multi_line:
