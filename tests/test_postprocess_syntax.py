@@ -1374,3 +1374,11 @@ def test_lua_long_strings_and_comments_hide_end() -> None:
     ctx = context("lua", "function M.f()\n  █\nend\n")
     completion = "local s = [[\nend\n]] -- end\n  return s\nend"
     assert postprocess(completion, ctx).text == "local s = [[\nend\n]] -- end\n  return s"
+
+
+def test_lua_keyword_at_the_end_of_the_text_is_not_decided_yet() -> None:
+    rule = block_close_stop(context("lua", LUA.call))
+    assert rule.check("a, end") is None  # may still become `endpoint`
+    assert rule.check("a, endpoint)") == len("a, endpoint")
+    assert rule.check("a, b) end") is not None
+    assert block_close_stop(context("lua", LUA.call)).check("b end ") == len("b ")

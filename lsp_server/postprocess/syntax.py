@@ -210,8 +210,12 @@ def _rust_quote(state: _LexState, line: str, start: int) -> int:
     return start + 1
 
 
-def _scan(lexer: _Lexer, state: _LexState, line: str, phase: _Phase) -> int | None:
-    """Advance ``state`` over ``line`` (no line break in it); return the column where phase stopped."""
+def _scan(lexer: _Lexer, state: _LexState, line: str, phase: _Phase, partial: bool = False) -> int | None:
+    """Advance ``state`` over ``line`` (no line break in it); return the column where phase stopped.
+
+    ``partial``: more text may follow on this line, so a keyword at its very end (``end`` that
+    may become ``ending``) is not decided yet and scanning stops before it.
+    """
     pos = 0
     end = len(line)
     while pos < end:
@@ -223,6 +227,8 @@ def _scan(lexer: _Lexer, state: _LexState, line: str, phase: _Phase) -> int | No
             kind = match.lastgroup
             token = match.group()
             pos = match.end()
+            if partial and pos == end and kind in ("kwopen", "kwclose"):
+                return None
             if kind == "open":
                 state.stack.append((_CLOSER_OF[token], -1))
             elif kind in ("close", "kwclose"):
@@ -583,7 +589,7 @@ class BlockCloseStop:
                 return dedent if dedent >= 0 else None
         if self.lexer is None:
             return None
-        column = _scan(self.lexer, state, line, phase)
+        column = _scan(self.lexer, state, line, phase, partial=not complete)
         if column is None:
             return None
         if row > 0 and not line[:column].strip():
