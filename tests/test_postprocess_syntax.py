@@ -8,6 +8,7 @@ import pytest
 from lsp_server.context.completion_kind import CompletionKind, decide_completion_kind
 from lsp_server.postprocess.stops import StopRule, multi_line_stop
 from lsp_server.postprocess.syntax import (
+    WINDOW_CHARS,
     BlockCloseStop,
     PostprocessContext,
     Postprocessed,
@@ -1382,3 +1383,14 @@ def test_lua_keyword_at_the_end_of_the_text_is_not_decided_yet() -> None:
     assert rule.check("a, endpoint)") == len("a, endpoint")
     assert rule.check("a, b) end") is not None
     assert block_close_stop(context("lua", LUA.call)).check("b end ") == len("b ")
+
+
+def test_minified_one_line_file_is_windowed_by_characters() -> None:
+    line = "".join(f"function f{i}(a){{return a+{i}}};" for i in range(20000))
+    document = line + "function g(x){return Math.max(█)}\n" + line + "\n"
+    ctx = context("javascript", document)
+    guard = make_parse_guard(ctx)
+    assert guard is not None
+    assert len(guard.before) <= WINDOW_CHARS
+    assert len(guard.after) <= WINDOW_CHARS
+    assert postprocess("x, 0))", ctx).text == "x, 0"

@@ -55,6 +55,9 @@ TAB_WIDTH = 4
 WINDOW_LINES = 200
 """At most this many lines on each side of the cursor are scanned or parsed."""
 
+WINDOW_CHARS = 10_000
+"""...and at most this many characters on each side (minified files have very long lines)."""
+
 MAX_GUARD_PARSES = 12
 """At most this many shorter candidates are parsed by the parse guard."""
 
@@ -404,23 +407,36 @@ def _find_window(prefix: str, suffix: str, language: str | None, max_lines: int 
         pos = prefix.rfind("\n", 0, end_of_line) + 1
     else:
         start = fallback[1] if fallback is not None else pos
+    if len(prefix) - start > WINDOW_CHARS:
+        floor = len(prefix) - WINDOW_CHARS
+        newline = prefix.find("\n", floor)
+        start = newline + 1 if newline >= 0 else floor
     newline = prefix.find("\n", start)
     start_line = prefix[start : newline if newline >= 0 else len(prefix)]
     start_indent = indent_width(start_line, TAB_WIDTH)
+    return _Window(start, _window_end(suffix, language, start_indent, max_lines), start_indent)
 
+
+def _window_end(suffix: str, language: str | None, start_indent: int, max_lines: int) -> int:
+    """Return where the window ends in the suffix: before the next definition, within the caps."""
+    end = len(suffix)
     newline = suffix.find("\n")
-    if newline < 0:
-        return _Window(start, len(suffix), start_indent)
     pos = newline + 1
-    for _ in range(max_lines):
+    for _ in range(max_lines if newline >= 0 else 0):
         next_newline = suffix.find("\n", pos)
         line = suffix[pos : next_newline if next_newline >= 0 else len(suffix)]
         if _starts_statement(line.lstrip(" \t"), language) and indent_width(line, TAB_WIDTH) <= start_indent:
-            return _Window(start, pos, start_indent)
+            end = pos
+            break
         if next_newline < 0:
-            return _Window(start, len(suffix), start_indent)
+            break
         pos = next_newline + 1
-    return _Window(start, pos, start_indent)
+    else:
+        end = pos if newline >= 0 else end
+    if end > WINDOW_CHARS:
+        newline = suffix.rfind("\n", 0, WINDOW_CHARS)
+        end = newline + 1 if newline > 0 else WINDOW_CHARS
+    return end
 
 
 # -- rule 1: stop where the cursor's block closes ----------------------------------------------
@@ -525,7 +541,7 @@ class BlockCloseStop:
     The lexer state at the cursor is computed once; ``check`` then scans only the lines it has
     not seen yet (it remembers the state at the start of the last line), so calling it after
     every token costs about the length of the current line. The result depends only on the
-    text passed in.
+    text passed in; one rule serves one generation at a time (the memo is not thread-safe).
     """
 
     multi_line: bool
