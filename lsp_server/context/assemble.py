@@ -1,0 +1,611 @@
+"""The file context a completion prompt is built from: a window around the cursor plus an outline above it.
+
+What the user sees: suggestions that know the code around the cursor even in long files. The model gets
+as much code before and after the cursor as the token budget allows, cut at whole statements (never
+half a statement, never half a line), and, when the window does not reach the top of the file, a short
+outline in front of it: the file's imports, the signatures of the functions, types and methods that the
+code near the cursor uses but that lie outside the window, and the headers of the class, function and
+blocks the cursor is in, so that names and indentation come out right.
+
+Layout of ``FileContext.prefix``; each elided region is one comment line (``# ...``, ``// ...``,
+``-- ...``) indented like the line after it, and blank lines between shown regions are kept::
+
+    import json                                 <- imports above the window, in file order
+    from .pricing import round_price
+    # ...
+    def format_total(items, currency: str):     <- signatures of used top-level definitions
+        \"\"\"Sum of all item values.\"\"\"          (the docstring's first line; ``{ ... }``, ``;`` or
+        ...                                         ``-- ... end`` in the other languages)
+    # ...
+    class Inventory:                            <- enclosing headers, outermost first ...
+        # ...
+        def available(self, sku: str) -> int:   <- ... each followed by the used members it holds
+            ...
+        # ...
+        def report(self, currency: str = "EUR"):
+            # ...
+            for sku in sorted(self.items):
+                # ...
+                units = self.available(sku)     <- the prefix window: whole statements, up to the cursor
+                lines.append(|
+
+When the outline is over its budget, signatures are dropped first, then imports (those that bind no
+name used near the cursor first); the enclosing headers go last, innermost kept longest, because
+without them the model loses the indentation and the scope it is completing in.
+
+Token counts are taken statement by statement (each character is tokenized once, and far-away text
+never), and a segment ending in a whitespace run is charged one token more, because a BPE tokenizer may
+split such a run differently once text follows it; so the counts reported are upper bounds of what the
+whole text takes. A caller that memoizes ``count_tokens`` (an LRU keyed by text) makes repeated calls
+on the same file nearly free: most statements have not changed since the last keystroke.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+import attrs
+import tree_sitter
+
+from lsp_server.context.languages import SUPPORTED_LANGUAGES
+from lsp_server.context.syntax_tree import (
+    CLASS_TYPES,
+    DefinitionSite,
+    comment_marker,
+    definitions_in,
+    enclosing_function,
+    enclosing_nodes,
+    header_rows,
+    identifiers_in_rows,
+    import_nodes,
+    indent_of,
+    is_container,
+    is_statement_start,
+    last_row,
+    member_definitions,
+    render_signature,
+    top_level_nodes,
+)
+
+CountTokens = Callable[[str], int]
+"""The model's tokenizer, as a count: how many tokens a text takes."""
+
+# A token is assumed to cover at most this many characters: a longer segment is not even counted, it
+# cannot fit the tokens left (this only makes a window stop earlier, never go over budget).
+_MAX_CHARS_PER_TOKEN = 16
+# Identifiers are collected from at most this many rows of the enclosing function on each side.
+_FUNCTION_ROWS = 80
+# A group of outline candidates is given up after this many that do not fit, or when fewer tokens
+# are left than any candidate could use.
+_MAX_MISSES = 4
+_MIN_ITEM_TOKENS = 4
+_WORD = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+@attrs.frozen
+class ContextBudget:
+    """Token budgets of the parts of the file context."""
+
+    prefix_tokens: int = 1536
+    """The window before the cursor."""
+    suffix_tokens: int = 512
+    """The window after the cursor."""
+    outline_tokens: int = 384
+    """Imports + signatures + enclosing headers in front of the prefix window, elision lines included."""
+
+
+@attrs.frozen
+class ContextPiece:
+    """One named part of the file context and its size in the model's tokens."""
+
+    name: str
+    """``imports``, ``signatures``, ``enclosing``, ``prefix`` (the window before the cursor) or ``suffix``."""
+    text: str
+    tokens: int
+
+
+@attrs.frozen
+class FileContext:
+    """What the model sees of the current file, before and after the cursor."""
+
+    prefix: str
+    """The outline, then the prefix window; it ends exactly at the cursor."""
+    suffix: str
+    """The suffix window: the rest of the cursor line and whole statements after it."""
+    pieces: tuple[ContextPiece, ...]
+    """The parts, in the order they first appear. A class member's signature sits under its class's
+    header, so a piece's text is not always one contiguous run of ``prefix``; an elision line counts
+    with the piece it precedes, the one in front of the window with the piece above it."""
+    window_start_line: int
+    """First line of the prefix window (0-based)."""
+    window_end_line: int
+    """Last line of the suffix window (0-based)."""
+
+
+class _Tokens:
+    """``count_tokens`` with a memo for one call, charging a trailing whitespace run one extra token."""
+
+    def __init__(self, count: CountTokens) -> None:
+        self._count = count
+        self._memo: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        if not text:
+            return 0
+        cost = self._memo.get(text)
+        if cost is None:
+            cost = self._count(text)
+            if len(text) > 1 and text[-1].isspace() and text[-2].isspace():
+                cost += 1  # "\n\n" alone may be one token, and two before the next line's text
+            self._memo[text] = cost
+        return cost
+
+
+class _Doc:
+    r"""The document split into rows (at "\n", as tree-sitter counts them) around one cursor."""
+
+    def __init__(self, text: str, cursor_offset: int, language: str | None) -> None:
+        offset = min(max(cursor_offset, 0), len(text))
+        self.lines = text.split("\n")
+        self.row = text.count("\n", 0, offset)
+        self.column = offset - (text.rfind("\n", 0, offset) + 1)
+        line = self.lines[self.row]
+        self.before = line[: self.column]
+        self.after = line[self.column :]
+        self.last = len(self.lines) - 1
+        self.marker = comment_marker(language)
+        crlf = line.endswith("\r") or (self.row > 0 and self.lines[self.row - 1].endswith("\r"))
+        self.eol = "\r\n" if crlf else "\n"
+
+    def rows_text(self, first: int, last: int) -> str:
+        """Rows ``first..last`` inclusive, each with the line break that follows it in the file."""
+        text = "".join(line + "\n" for line in self.lines[first : last + 1])
+        return text[:-1] if last >= self.last and text else text
+
+    def prefix_window(self, start: int) -> str:
+        """The text from the start of row ``start`` to the cursor."""
+        return self.rows_text(start, self.row - 1) + self.before
+
+    def rest_of_line(self) -> str:
+        """The cursor line after the cursor, with its line break."""
+        return self.after + ("\n" if self.row < self.last else "")
+
+    def suffix_window(self, end: int) -> str:
+        """The text from the cursor to the end of row ``end`` (its line break included)."""
+        return self.rest_of_line() + self.rows_text(self.row + 1, end)
+
+    def elision(self, indent: str) -> str:
+        """The one line that stands for an elided region."""
+        return f"{indent}{self.marker} ...{self.eol}"
+
+
+# --- The windows ---------------------------------------------------------------------------------------
+
+
+def _grow(
+    doc: _Doc,
+    candidates: Iterable[int],
+    rows_added: Callable[[int, int], tuple[int, int]],
+    base: int,
+    budget: int,
+    tokens: _Tokens,
+) -> tuple[int, int] | None:
+    """Take candidate boundaries, nearest first, while the text they add fits.
+
+    ``rows_added(previous, candidate)`` names the rows a candidate adds to the window. Returns the last
+    boundary taken and the window's tokens, or None when not even the first one fits.
+    """
+    used = base
+    taken: tuple[int, int] | None = None
+    previous = doc.row
+    for candidate in candidates:
+        first, last = rows_added(previous, candidate)
+        left = budget - used
+        text = doc.rows_text(first, last)
+        if left < 0 or len(text) > left * _MAX_CHARS_PER_TOKEN:
+            break
+        cost = tokens(text)
+        if cost > left:
+            break
+        used += cost
+        taken = (candidate, used)
+        previous = candidate
+    return taken
+
+
+def _innermost_container(chain: list[tree_sitter.Node], language: str) -> tree_sitter.Node | None:
+    return next((node for node in chain if is_container(node, language)), None)
+
+
+def _prefix_candidates(chain: list[tree_sitter.Node], doc: _Doc, language: str) -> Iterator[int]:
+    """Rows where the prefix window may start, nearest first (lazily: only as many as the budget takes).
+
+    The starts of the statements of each enclosing container that begin above the cursor: those of the
+    innermost container first, then those of the next one out, and so on up to the module.
+    """
+    previous_row = doc.row + 1
+    for node in chain:
+        if not is_container(node, language):
+            continue
+        children = node.named_children
+        index = bisect.bisect_right([child.start_point.row for child in children], doc.row)
+        for position in range(index - 1, -1, -1):
+            child = children[position]
+            row = child.start_point.row
+            before = children[position - 1] if position else None
+            if row < previous_row and is_statement_start(child, before, doc.lines):
+                previous_row = row
+                yield row
+
+
+def _suffix_candidates(chain: list[tree_sitter.Node], doc: _Doc, language: str) -> Iterator[int]:
+    """Rows where the suffix window may end, below the cursor row, nearest first (lazily)."""
+    previous_row = doc.row
+    for node in chain:
+        if not is_container(node, language):
+            continue
+        children = node.named_children
+        index = bisect.bisect_left([last_row(child) for child in children], doc.row)
+        for position in range(index, len(children)):
+            child = children[position]
+            end = last_row(child)
+            if end <= previous_row:
+                continue
+            following = children[position + 1] if position + 1 < len(children) else None
+            if following is not None and following.start_point.row == end and last_row(following) > end:
+                continue  # another statement goes on from the same line
+            previous_row = end
+            yield end
+
+
+def _cursor_row_starts(chain: list[tree_sitter.Node], doc: _Doc, language: str) -> bool:
+    """Whether a window may start at the cursor row: no statement runs into it from above."""
+    innermost = _innermost_container(chain, language)
+    return innermost is not None and not any(
+        child.start_point.row < doc.row <= last_row(child) for child in innermost.named_children
+    )
+
+
+def _cursor_row_ends(chain: list[tree_sitter.Node], doc: _Doc, language: str) -> bool:
+    """Whether a window may end at the cursor row: no statement goes on below it."""
+    innermost = _innermost_container(chain, language)
+    return innermost is not None and not any(
+        child.start_point.row <= doc.row < last_row(child) for child in innermost.named_children
+    )
+
+
+def _choose_start(
+    doc: _Doc, candidates: Iterable[int], cursor_ok: bool, tokens: _Tokens, budget: int
+) -> tuple[int, int]:
+    """The farthest start row whose window fits, and the window's tokens.
+
+    The text before the cursor on its line is always kept. Whole lines are taken only when the cursor
+    is inside a statement that is over budget by itself (any start would cut it).
+    """
+    base = tokens(doc.before)
+
+    def rows_added(previous: int, candidate: int) -> tuple[int, int]:
+        return candidate, previous - 1
+
+    taken = _grow(doc, candidates, rows_added, base, budget, tokens)
+    if taken is None and not cursor_ok:
+        taken = _grow(doc, range(doc.row - 1, -1, -1), rows_added, base, budget, tokens)
+    return taken if taken is not None else (doc.row, base)
+
+
+def _choose_end(
+    doc: _Doc, candidates: Iterable[int], cursor_ok: bool, tokens: _Tokens, budget: int
+) -> tuple[int | None, int]:
+    """The farthest end row whose suffix window fits, and its tokens.
+
+    The rest of the cursor line is kept when it fits; None when it does not (then no suffix at all).
+    """
+    base = tokens(doc.rest_of_line())
+    if base > budget:
+        return None, 0
+
+    def rows_added(previous: int, candidate: int) -> tuple[int, int]:
+        return previous + 1, candidate
+
+    taken = _grow(doc, candidates, rows_added, base, budget, tokens)
+    if taken is None and not cursor_ok:
+        taken = _grow(doc, range(doc.row + 1, len(doc.lines)), rows_added, base, budget, tokens)
+    return taken if taken is not None else (doc.row, base)
+
+
+# --- The outline ---------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Block:
+    """Lines of the outline: the source rows they stand for and the text shown."""
+
+    piece: str
+    first_row: int
+    last_row: int
+    text: str
+
+
+@attrs.frozen
+class _Item:
+    """An outline candidate: its block and, for a member, the header block it must sit under."""
+
+    block: _Block
+    owner: int | None = None
+    """The first row of the header block this signature goes under (None: right after the imports)."""
+
+
+def _referenced_names(
+    tree: tree_sitter.Tree, language: str, chain: list[tree_sitter.Node], doc: _Doc, start: int, end: int
+) -> list[str]:
+    """Names used in the enclosing function and the suffix window, nearest to the cursor first."""
+    function = enclosing_function(chain, language)
+    if function is not None:
+        first = max(function.start_point.row, doc.row - _FUNCTION_ROWS)
+        last = min(last_row(function), doc.row + _FUNCTION_ROWS)
+    else:
+        first, last = start, doc.row
+    found = identifiers_in_rows(tree, language, first, last)
+    if end > last:
+        found += identifiers_in_rows(tree, language, max(last + 1, doc.row), end)
+    found.sort(key=lambda item: (abs(item[1] - doc.row), item[1] > doc.row))
+    return list(dict.fromkeys(name for name, _, _ in found))
+
+
+def _owner_header(
+    site: DefinitionSite, chain: list[tree_sitter.Node], language: str, headers: list[tuple[int, int]]
+) -> tuple[bool, int | None]:
+    """Where a signature goes: under the header of the innermost enclosing node that holds it.
+
+    (True, None): right after the imports (top level); (True, row): under the header block starting at
+    ``row`` (a method under its class, a C++ function under ``namespace x {``); (False, None): nowhere,
+    its class header is not in the outline.
+    """
+    for node in chain:
+        if is_container(node, language) and node.parent is not None:
+            continue
+        if node.start_byte <= site.anchor.start_byte and site.anchor.end_byte <= node.end_byte:
+            if node.parent is None:
+                return True, None
+            row = node.start_point.row
+            owner = next((first for first, last in headers if first <= row <= last), None)
+            return owner is not None, owner
+    return True, None
+
+
+def _signature_items(
+    doc: _Doc,
+    tree: tree_sitter.Tree,
+    language: str,
+    chain: list[tree_sitter.Node],
+    headers: list[tuple[int, int]],
+    names: list[str],
+    window: tuple[int, int],
+) -> Iterator[_Item]:
+    """Signatures of the definitions named near the cursor that lie outside both windows.
+
+    Nearest use first, and lazily: rendered only while the budget may still take them. Top-level
+    definitions and the members of the enclosing classes are looked up by short name.
+    """
+    start, end = window
+    wanted = set(names)
+    by_name: dict[str, list[DefinitionSite]] = {}
+    for node in top_level_nodes(tree.root_node) if wanted else []:
+        if node.start_point.row <= end and last_row(node) >= start:
+            continue  # in the window, or around the cursor
+        for site in definitions_in(node, language, wanted=wanted):
+            by_name.setdefault(site.name, []).append(site)
+    for node in chain if wanted else []:
+        if node.type in CLASS_TYPES.get(language, frozenset()) and node.start_point.row < start:
+            for site in member_definitions(node, language):
+                if site.name in wanted and not (site.start_row <= end and site.end_row >= start):
+                    by_name.setdefault(site.name, []).append(site)
+    if not by_name:
+        return
+    source = "\n".join(doc.lines).encode("utf-8")
+    seen: set[str] = set()
+    for name in names:
+        for site in by_name.get(name, ()):
+            text = render_signature(site, source, doc.lines, language)
+            if text in seen:
+                continue  # a prototype and its definition read the same
+            seen.add(text)
+            placed, owner = _owner_header(site, chain, language, headers)
+            if placed:
+                yield _Item(_Block("signatures", site.start_row, site.end_row, text + doc.eol), owner)
+
+
+def _import_items(
+    doc: _Doc, tree: tree_sitter.Tree, language: str, start: int, names: list[str]
+) -> list[_Item]:
+    """The imports above the window: those that bind a name used near the cursor first."""
+    items = []
+    for node in import_nodes(tree.root_node, language):
+        first, last = node.start_point.row, last_row(node)
+        if last < start:
+            items.append(_Item(_Block("imports", first, last, doc.rows_text(first, last))))
+    wanted = set(names)
+    used = [item for item in items if wanted.intersection(_WORD.findall(item.block.text))]
+    return used + [item for item in items if item not in used]
+
+
+def _indent_text(text: str) -> str:
+    for line in text.split("\n"):
+        if line.strip():
+            return line[: indent_of(line)]
+    return ""
+
+
+def _gap(doc: _Doc, previous_last: int | None, first: int, next_text: str) -> str:
+    """What goes between two shown regions: nothing, the blank lines between them, or an elision line."""
+    if previous_last is None or first == previous_last + 1:
+        return ""
+    if previous_last + 1 < first <= previous_last + 3 and not any(
+        doc.lines[row].strip() for row in range(previous_last + 1, first)
+    ):
+        return doc.rows_text(previous_last + 1, first - 1)
+    return doc.elision(_indent_text(next_text))
+
+
+def _layout(items: list[_Item], headers: list[tuple[int, int]]) -> list[_Block]:
+    """Imports, top-level signatures, then each enclosing header with the signatures it holds under it."""
+
+    def in_order(blocks: Iterable[_Block]) -> list[_Block]:
+        return sorted(blocks, key=lambda block: block.first_row)
+
+    blocks = in_order(item.block for item in items if item.block.piece == "imports")
+    blocks += in_order(
+        item.block for item in items if item.block.piece == "signatures" and item.owner is None
+    )
+    chosen = {item.block.first_row: item.block for item in items if item.block.piece == "enclosing"}
+    for first, _ in headers:
+        header = chosen.get(first)
+        if header is not None:
+            blocks.append(header)
+            blocks += in_order(item.block for item in items if item.owner == first)
+    return blocks
+
+
+def _render(doc: _Doc, blocks: list[_Block], window_start: int) -> list[tuple[str, str]]:
+    """The outline as (piece, text) runs; the gap in front of a block is counted with that block."""
+    runs: list[tuple[str, str]] = []
+    previous: int | None = None
+    for block in blocks:
+        runs.append((block.piece, _gap(doc, previous, block.first_row, block.text)))
+        runs.append((block.piece, block.text))
+        previous = block.last_row
+    if runs:
+        shown = doc.rows_text(window_start, doc.row - 1)
+        window_text = shown if shown.strip() else doc.before + "x"
+        runs.append((runs[-1][0], _gap(doc, previous, window_start, window_text)))
+    return [(piece, text) for piece, text in runs if text]
+
+
+def _select_outline(
+    doc: _Doc,
+    groups: Iterable[Iterable[_Item]],
+    headers: list[tuple[int, int]],
+    start: int,
+    tokens: _Tokens,
+    budget: int,
+) -> list[tuple[str, str]]:
+    """Fill the outline budget group by group, most important first; then make sure the layout fits."""
+    selected: list[_Item] = []
+    used = 0
+    for group in groups:
+        misses = 0
+        for item in group:
+            if budget - used < _MIN_ITEM_TOKENS or misses >= _MAX_MISSES:
+                break
+            chosen_headers = {
+                chosen.block.first_row for chosen in selected if chosen.block.piece == "enclosing"
+            }
+            if item.owner is not None and item.owner not in chosen_headers:
+                continue  # its class header did not fit: it would have nowhere to go
+            block = item.block
+            cost = tokens(block.text)
+            if not any(
+                chosen.block.last_row + 1 == block.first_row or block.last_row + 1 == chosen.block.first_row
+                for chosen in selected
+            ):
+                cost += tokens(doc.elision(_indent_text(block.text)))  # it may need one in front
+            if used + cost > budget:
+                misses += 1
+                continue
+            used += cost
+            selected.append(item)
+    while selected:
+        runs = _render(doc, _layout(selected, headers), start)
+        if sum(tokens(text) for _, text in runs) <= budget:
+            return runs
+        dropped = selected.pop()  # the last one chosen is the least important
+        selected = [item for item in selected if item.owner != dropped.block.first_row]
+    return []
+
+
+# --- Putting it together -------------------------------------------------------------------------------
+
+
+def _finish(
+    doc: _Doc,
+    runs: list[tuple[str, str]],
+    start: tuple[int, int],
+    end: tuple[int | None, int],
+    tokens: _Tokens,
+) -> FileContext:
+    """Assemble the result; ``start`` and ``end`` are (row, tokens) of the two windows."""
+    start_row, prefix_tokens = start
+    end_row, suffix_tokens = end
+    window = doc.prefix_window(start_row)
+    suffix = doc.suffix_window(end_row) if end_row is not None else ""
+    pieces: dict[str, tuple[list[str], int]] = {}
+    for piece, text in runs:
+        parts, total = pieces.get(piece, ([], 0))
+        parts.append(text)
+        pieces[piece] = (parts, total + tokens(text))
+    return FileContext(
+        prefix="".join(text for _, text in runs) + window,
+        suffix=suffix,
+        pieces=(
+            *(ContextPiece(name, "".join(parts), total) for name, (parts, total) in pieces.items()),
+            ContextPiece("prefix", window, prefix_tokens),
+            ContextPiece("suffix", suffix, suffix_tokens),
+        ),
+        window_start_line=start_row,
+        window_end_line=end_row if end_row is not None else doc.row,
+    )
+
+
+def assemble_file_context(
+    doc_text: str,
+    tree: tree_sitter.Tree | None,
+    language: str | None,
+    cursor_offset: int,
+    count_tokens: CountTokens,
+    budget: ContextBudget,
+) -> FileContext:
+    """The prefix (outline + window, ending at the cursor) and the suffix window at one cursor offset."""
+    tokens = _Tokens(count_tokens)
+    doc = _Doc(doc_text, cursor_offset, language)
+    if (
+        tree is None
+        or language is None
+        or language not in SUPPORTED_LANGUAGES
+        or tree.root_node.end_point.row > doc.last
+    ):
+        # No grammar (or a tree of some other text): whole lines, no outline.
+        start = _choose_start(doc, (), False, tokens, budget.prefix_tokens)
+        end = _choose_end(doc, (), False, tokens, budget.suffix_tokens)
+        return _finish(doc, [], start, end, tokens)
+    chain = enclosing_nodes(tree, doc.lines, language, doc.row, doc.column)
+    start = _choose_start(
+        doc,
+        _prefix_candidates(chain, doc, language),
+        _cursor_row_starts(chain, doc, language),
+        tokens,
+        budget.prefix_tokens,
+    )
+    end = _choose_end(
+        doc,
+        _suffix_candidates(chain, doc, language),
+        _cursor_row_ends(chain, doc, language),
+        tokens,
+        budget.suffix_tokens,
+    )
+    runs: list[tuple[str, str]] = []
+    if start[0] > 0 and budget.outline_tokens > 0:
+        window = (start[0], end[0] if end[0] is not None else doc.row)
+        headers = header_rows(chain, window[0], language, doc.lines)
+        names = _referenced_names(tree, language, chain, doc, *window)
+        enclosing = [
+            _Item(_Block("enclosing", first, last, doc.rows_text(first, last)))
+            for first, last in reversed(headers)
+        ]
+        imports = _import_items(doc, tree, language, window[0], names)
+        signatures = _signature_items(doc, tree, language, chain, headers, names, window)
+        runs = _select_outline(
+            doc, (enclosing, imports, signatures), headers, window[0], tokens, budget.outline_tokens
+        )
+    return _finish(doc, runs, start, end, tokens)

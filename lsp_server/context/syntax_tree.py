@@ -1,0 +1,911 @@
+"""Parse trees of open documents, kept in step with every edit, and the syntax facts context is built from.
+
+What the user sees: completions stay fast on large files, because a keystroke re-parses only the region it
+touched (tree-sitter's incremental parsing) instead of the whole file; and the context sent to the model
+is cut at statement boundaries, with the imports, enclosing headers and signatures it needs, because the
+helpers here read those facts from the tree.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import types
+from collections.abc import Mapping
+
+import attrs
+import tree_sitter
+
+from lsp_server.context.languages import SUPPORTED_LANGUAGES, detect_language, get_language
+
+# ---------------------------------------------------------------------------------------------------------
+# Incremental parse trees
+# ---------------------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class DocumentTree:
+    r"""One document's text with its parse tree (rows split at "\n", columns in UTF-8 bytes)."""
+
+    language: str
+    text: str
+    source: bytes
+    tree: tree_sitter.Tree
+    version: int | None
+
+
+@attrs.frozen
+class TextEdit:
+    """The single changed region between two texts, as tree-sitter's ``Tree.edit`` wants it."""
+
+    start_byte: int
+    old_end_byte: int
+    new_end_byte: int
+    start_point: tuple[int, int]
+    old_end_point: tuple[int, int]
+    new_end_point: tuple[int, int]
+
+
+def _common_prefix(old: bytes, new: bytes) -> int:
+    """Length of the longest common prefix, by bisection over slice comparisons (C speed)."""
+    limit = min(len(old), len(new))
+    if old[:limit] == new[:limit]:
+        return limit
+    low, high = 0, limit  # old[:low] == new[:low]; old[:high] != new[:high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        if old[low:middle] == new[low:middle]:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _common_suffix(old: bytes, new: bytes, limit: int) -> int:
+    """Length of the longest common suffix, at most ``limit`` bytes."""
+    old_end, new_end = len(old), len(new)
+    if old[old_end - limit :] == new[new_end - limit :]:
+        return limit
+    low, high = 0, limit
+    while high - low > 1:
+        middle = (low + high) // 2
+        if old[old_end - middle : old_end - low] == new[new_end - middle : new_end - low]:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _is_continuation(byte: int) -> bool:
+    return byte & 0xC0 == 0x80
+
+
+def _point_at(source: bytes, offset: int) -> tuple[int, int]:
+    r"""(row, byte column) of a byte offset; rows break at "\n" as tree-sitter counts them."""
+    row = source.count(b"\n", 0, offset)
+    return row, offset - (source.rfind(b"\n", 0, offset) + 1)
+
+
+def diff_edit(old: bytes, new: bytes) -> TextEdit | None:
+    """The one edit that turns ``old`` into ``new`` (common prefix and suffix kept); None if equal."""
+    if old == new:
+        return None
+    start = _common_prefix(old, new)
+    # Never start an edit inside a multi-byte character: back up to its first byte.
+    while start > 0 and start < len(new) and _is_continuation(new[start]):
+        start -= 1
+    suffix = _common_suffix(old, new, min(len(old), len(new)) - start)
+    old_end, new_end = len(old) - suffix, len(new) - suffix
+    # Nor end one there: the shared suffix must begin on a character boundary.
+    while old_end < len(old) and _is_continuation(old[old_end]):
+        old_end += 1
+        new_end += 1
+    return TextEdit(
+        start_byte=start,
+        old_end_byte=old_end,
+        new_end_byte=new_end,
+        start_point=_point_at(new, start),
+        old_end_point=_point_at(old, old_end),
+        new_end_point=_point_at(new, new_end),
+    )
+
+
+class SyntaxTrees:
+    """Parse trees of open documents, updated incrementally (tree.edit + reparse) on every change."""
+
+    def __init__(self) -> None:
+        self._documents: dict[str, DocumentTree] = {}
+        self._parsers: dict[str, tree_sitter.Parser] = {}
+        self._lock = threading.Lock()
+        self.full_parses = 0
+        self.incremental_parses = 0
+
+    def _parser(self, language: str) -> tree_sitter.Parser:
+        parser = self._parsers.get(language)
+        if parser is None:
+            # Our own parser: the cached one in languages.py is shared and not thread-safe.
+            parser = tree_sitter.Parser(get_language(language))
+            self._parsers[language] = parser
+        return parser
+
+    def update(self, uri: str, language: str | None, text: str, version: int | None) -> None:
+        """Bring the tree of ``uri`` up to ``text``: an incremental re-parse when a tree exists."""
+        with self._lock:
+            self._update(uri, language, text, version)
+
+    def _update(self, uri: str, language: str | None, text: str, version: int | None) -> DocumentTree | None:
+        canonical = language if language in SUPPORTED_LANGUAGES else detect_language(language, uri)
+        if canonical is None:
+            self._documents.pop(uri, None)
+            return None
+        previous = self._documents.get(uri)
+        if previous is not None and previous.language == canonical and previous.text == text:
+            if previous.version != version:
+                previous = attrs.evolve(previous, version=version)
+                self._documents[uri] = previous
+            return previous
+        source = text.encode("utf-8")
+        parser = self._parser(canonical)
+        if previous is None or previous.language != canonical:
+            tree = parser.parse(source)
+            self.full_parses += 1
+        else:
+            edit = diff_edit(previous.source, source)
+            old_tree = previous.tree
+            if edit is not None:
+                # Tree.edit changes the tree in place: edit a copy so that DocumentTrees handed out
+                # earlier (possibly in use on another thread) keep describing their own text.
+                old_tree = old_tree.copy()
+                old_tree.edit(
+                    edit.start_byte,
+                    edit.old_end_byte,
+                    edit.new_end_byte,
+                    edit.start_point,
+                    edit.old_end_point,
+                    edit.new_end_point,
+                )
+            tree = parser.parse(source, old_tree)
+            self.incremental_parses += 1
+        document = DocumentTree(language=canonical, text=text, source=source, tree=tree, version=version)
+        self._documents[uri] = document
+        return document
+
+    def get(self, uri: str, text: str) -> DocumentTree | None:
+        """The tree for exactly ``text`` (updated first if the stored text differs); None if no grammar."""
+        with self._lock:
+            previous = self._documents.get(uri)
+            if previous is not None and previous.text == text:
+                return previous
+            language = previous.language if previous is not None else None
+            version = None
+            return self._update(uri, language, text, version)
+
+    def close(self, uri: str) -> None:
+        """Forget the tree of a closed document."""
+        with self._lock:
+            self._documents.pop(uri, None)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Syntax facts read from a tree: containers, enclosing nodes, headers, imports, definitions, identifiers
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _table(entries: dict[str, tuple[str, ...]]) -> Mapping[str, frozenset[str]]:
+    return types.MappingProxyType({language: frozenset(names) for language, names in entries.items()})
+
+
+_JS_CONTAINERS = ("program", "statement_block", "class_body", "switch_body", "switch_case", "switch_default")
+_C_CONTAINERS = (
+    "translation_unit",
+    "compound_statement",
+    "field_declaration_list",
+    "declaration_list",
+    "preproc_ifdef",
+    "preproc_if",
+    "preproc_else",
+    "preproc_elif",
+    "case_statement",
+)
+
+CONTAINERS = _table(
+    {
+        "python": ("module", "block"),
+        "javascript": _JS_CONTAINERS,
+        "typescript": (*_JS_CONTAINERS, "interface_body", "enum_body"),
+        "tsx": (*_JS_CONTAINERS, "interface_body", "enum_body"),
+        "go": (
+            "source_file",
+            "block",
+            "statement_list",
+            "expression_switch_statement",
+            "type_switch_statement",
+            "select_statement",
+            "field_declaration_list",
+        ),
+        "rust": (
+            "source_file",
+            "block",
+            "declaration_list",
+            "field_declaration_list",
+            "enum_variant_list",
+            "match_block",
+        ),
+        "c": _C_CONTAINERS,
+        "cpp": _C_CONTAINERS,
+        "java": (
+            "program",
+            "block",
+            "class_body",
+            "interface_body",
+            "enum_body",
+            "enum_body_declarations",
+            "constructor_body",
+            "switch_block",
+            "switch_block_statement_group",
+        ),
+        "lua": ("chunk", "block"),
+    }
+)
+"""Nodes whose named children are statements or declarations: a context window may start at any of them."""
+
+# Wrappers whose header runs from their own start to the wrapped definition (decorators, `export`,
+# `template <...>`): all of it belongs above the definition's own header line.
+_WRAPPERS = frozenset(
+    {"decorated_definition", "export_statement", "template_declaration", "type_declaration"}
+)
+# Children that never start a statement of their own although they begin a line (they label one).
+_LABELS = frozenset({"switch_label"})
+# Siblings that belong to the statement right below them: a window never starts between the two.
+_LEADING_SIBLINGS = frozenset({"decorator", "attribute_item", "marker_annotation", "annotation"})
+
+_NAMED_FUNCTIONS = _table(
+    {
+        "python": ("function_definition",),
+        "javascript": ("function_declaration", "generator_function_declaration", "method_definition"),
+        "typescript": ("function_declaration", "generator_function_declaration", "method_definition"),
+        "tsx": ("function_declaration", "generator_function_declaration", "method_definition"),
+        "go": ("function_declaration", "method_declaration"),
+        "rust": ("function_item",),
+        "c": ("function_definition",),
+        "cpp": ("function_definition",),
+        "java": ("method_declaration", "constructor_declaration"),
+        "lua": ("function_declaration",),
+    }
+)
+_ANONYMOUS_FUNCTIONS = frozenset(
+    {
+        "lambda",
+        "arrow_function",
+        "function_expression",
+        "function",
+        "func_literal",
+        "closure_expression",
+        "lambda_expression",
+        "function_definition",
+    }
+)
+CLASS_TYPES = _table(
+    {
+        "python": ("class_definition",),
+        "javascript": ("class_declaration", "class"),
+        "typescript": ("class_declaration", "class", "abstract_class_declaration", "interface_declaration"),
+        "tsx": ("class_declaration", "class", "abstract_class_declaration", "interface_declaration"),
+        "go": (),
+        "rust": ("impl_item", "trait_item"),
+        "c": (),
+        "cpp": ("class_specifier", "struct_specifier"),
+        "java": ("class_declaration", "interface_declaration", "enum_declaration", "record_declaration"),
+        "lua": (),
+    }
+)
+"""Definitions whose members (methods) are looked up by name from code inside them."""
+
+_IMPORTS = _table(
+    {
+        "python": ("import_statement", "import_from_statement", "future_import_statement"),
+        "javascript": ("import_statement",),
+        "typescript": ("import_statement",),
+        "tsx": ("import_statement",),
+        "go": ("package_clause", "import_declaration"),
+        "rust": ("use_declaration", "extern_crate_declaration"),
+        "c": ("preproc_include",),
+        "cpp": ("preproc_include", "using_declaration"),
+        "java": ("package_declaration", "import_declaration"),
+        "lua": (),
+    }
+)
+# Top-level nodes whose children are top-level too (include guards, `extern "C" {}`, namespaces).
+_TRANSPARENT = frozenset(
+    {
+        "preproc_ifdef",
+        "preproc_if",
+        "preproc_else",
+        "preproc_elif",
+        "linkage_specification",
+        "namespace_definition",
+    }
+)
+_IDENTIFIER_KINDS = (
+    "identifier",
+    "type_identifier",
+    "field_identifier",
+    "property_identifier",
+    "shorthand_property_identifier",
+    "namespace_identifier",
+)
+_COMMENT_MARKERS = types.MappingProxyType({"python": "#", "lua": "--"})
+
+
+def comment_marker(language: str | None) -> str:
+    """The line-comment marker of a language (``#``, ``--`` or ``//``)."""
+    return _COMMENT_MARKERS.get(language or "", "//")
+
+
+def indent_of(line: str) -> int:
+    """Number of leading spaces and tabs on a line."""
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def is_container(node: tree_sitter.Node, language: str) -> bool:
+    """Whether the node's named children are statements (a block, a body, the module)."""
+    return node.type in CONTAINERS.get(language, frozenset())
+
+
+def _is_comment(node: tree_sitter.Node) -> bool:
+    return "comment" in node.type
+
+
+def last_row(node: tree_sitter.Node) -> int:
+    """The last row a node covers (a line comment that swallows its newline ends at column 0 below)."""
+    row, column = node.end_point
+    return row - 1 if column == 0 and row > node.start_point.row else row
+
+
+def starts_line(node: tree_sitter.Node, lines: list[str]) -> bool:
+    """Whether only whitespace precedes the node on its first row."""
+    row, column = node.start_point
+    return row < len(lines) and column <= indent_of(lines[row])
+
+
+def is_statement_start(child: tree_sitter.Node, previous: tree_sitter.Node | None, lines: list[str]) -> bool:
+    """Whether a container's child begins a line and is not glued to a decorator/attribute above it.
+
+    ``previous`` is the child's previous named sibling (passed in: looking it up is not O(1)).
+    """
+    if child.type in _LABELS or not starts_line(child, lines):
+        return False
+    return not (
+        previous is not None
+        and previous.type in _LEADING_SIBLINGS
+        and last_row(previous) >= child.start_point.row - 1
+    )
+
+
+def first_content_row(container: tree_sitter.Node, lines: list[str]) -> int:
+    """The row of the first statement inside a container (its header, like ``{``, lies above)."""
+    for index in range(container.named_child_count):
+        child = container.named_child(index)
+        if child is not None and child.type not in _LABELS and starts_line(child, lines):
+            return child.start_point.row
+    return last_row(container) + 1
+
+
+def _contains(node: tree_sitter.Node, point: tuple[int, int]) -> bool:
+    return (
+        (node.start_point.row, node.start_point.column)
+        <= point
+        <= (node.end_point.row, node.end_point.column)
+    )
+
+
+def _ancestors_inclusive(node: tree_sitter.Node | None) -> list[tree_sitter.Node]:
+    chain = []
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    return chain
+
+
+def enclosing_nodes(
+    tree: tree_sitter.Tree, lines: list[str], language: str, row: int, column: int
+) -> list[tree_sitter.Node]:
+    """The nodes the cursor is inside, innermost first, the root last.
+
+    ``column`` is a character index into ``lines[row]``. On a line that is blank up to the cursor the
+    syntax tree alone is ambiguous (a Python block ends at its last statement), so the innermost block
+    is chosen by indentation among the blocks around the last code above the cursor.
+    """
+    root = tree.root_node
+    line = lines[row] if row < len(lines) else ""
+    before = line[:column]
+    if before.strip():
+        point = (row, len(before.encode("utf-8")))
+        return _ancestors_inclusive(root.descendant_for_point_range(point, point))
+    if line.strip():
+        point = (row, indent_of(line))
+        return _ancestors_inclusive(root.descendant_for_point_range(point, point))
+    width = len(before)
+    above = next((r for r in range(min(row, len(lines)) - 1, -1, -1) if lines[r].strip()), None)
+    if above is None:
+        return [root]
+    text = lines[above].rstrip()
+    point = (above, max(len(text.encode("utf-8")) - 1, 0))
+    cursor = (row, len(before.encode("utf-8")))
+    chain = _ancestors_inclusive(root.descendant_for_point_range(point, point))
+    for index, node in enumerate(chain):
+        if node.parent is None:
+            return chain[index:]
+        if not is_container(node, language):
+            continue
+        statement_column = node.start_point.column
+        content = first_content_row(node, lines)
+        if content < len(lines) and content <= last_row(node):
+            statement_column = indent_of(lines[content])
+        if language == "python":
+            if statement_column <= width:
+                return chain[index:]
+        elif _contains(node, cursor) or (
+            node.parent is not None and _contains(node.parent, cursor) and statement_column <= width
+        ):
+            return chain[index:]
+    return [root]
+
+
+def header_rows(
+    chain: list[tree_sitter.Node], cut_row: int, language: str, lines: list[str]
+) -> list[tuple[int, int]]:
+    """Row ranges (inclusive) of the headers of the enclosing nodes that start above ``cut_row``.
+
+    A header is a node's own lines before its body: ``def f(a, b):`` (all its lines), ``if (x) {``,
+    ``} else {``, ``case 1:``, decorators. Outermost first; ranges that share rows are merged.
+    """
+    ranges: list[tuple[int, int]] = []
+    for index, node in enumerate(chain):
+        if node.parent is None or node.start_point.row >= cut_row:
+            continue
+        start = node.start_point.row
+        if is_container(node, language):
+            end = first_content_row(node, lines) - 1
+        else:
+            end = start
+            body = next(
+                (child for child in node.named_children if is_container(child, language)),
+                None,
+            )
+            if body is not None:
+                end = max(start, first_content_row(body, lines) - 1)
+            elif node.type in _WRAPPERS and index > 0:
+                end = max(start, chain[index - 1].start_point.row - 1)
+        end = min(end, cut_row - 1)
+        while end > start and not lines[end].strip():
+            end -= 1  # blank lines between a header and its first statement are not header
+        if end >= start:
+            ranges.append((start, end))
+    ranges.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def enclosing_function(chain: list[tree_sitter.Node], language: str) -> tree_sitter.Node | None:
+    """The innermost named function around the cursor, else the outermost anonymous one."""
+    named = _NAMED_FUNCTIONS.get(language, frozenset())
+    anonymous = None
+    for node in chain:
+        if node.type in named:
+            return node
+        if node.type in _ANONYMOUS_FUNCTIONS:
+            anonymous = node
+    return anonymous
+
+
+def top_level_nodes(root: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The root's named children, looking through include guards, ``extern "C"`` and namespaces."""
+    children = root.named_children
+    if not any(node.type in _TRANSPARENT for node in children):
+        return children
+    found: list[tree_sitter.Node] = []
+    stack = list(reversed(children))
+    while stack:
+        node = stack.pop()
+        if node.type in _TRANSPARENT:
+            body = node.child_by_field_name("body")
+            inner = body.named_children if body is not None else node.named_children
+            stack.extend(reversed(inner))
+        else:
+            found.append(node)
+    return found
+
+
+def _text(node: tree_sitter.Node | None) -> str:
+    """The node's source text ("" for no node)."""
+    if node is None:
+        return ""
+    return (node.text or b"").decode("utf-8", errors="replace")
+
+
+def import_nodes(root: tree_sitter.Node, language: str) -> list[tree_sitter.Node]:
+    """The file's top-level import statements (``require`` assignments too), in order."""
+    kinds = _IMPORTS.get(language, frozenset())
+    found = []
+    for node in top_level_nodes(root):
+        if node.type in kinds or (
+            language in ("lua", "javascript", "typescript", "tsx")
+            and node.type in ("variable_declaration", "lexical_declaration")
+            and node.start_point.row == node.end_point.row
+            and "require(" in _text(node).replace(" (", "(")
+        ):
+            found.append(node)
+    return found
+
+
+@attrs.frozen
+class DefinitionSite:
+    """A named function, method or type in a tree: the node itself and its outermost wrapper."""
+
+    name: str
+    """Short name: the last component (``Store.get``, ``M:dump``, ``A::m`` -> ``get``, ``dump``, ``m``)."""
+    kind: str
+    """``function``, ``method`` or ``type``."""
+    node: tree_sitter.Node
+    anchor: tree_sitter.Node
+    """The construct as it stands in its container (decorated, exported, templated, ``type (...)``)."""
+
+    @property
+    def start_row(self) -> int:
+        """First row of the construct (decorators and ``export`` included)."""
+        return self.anchor.start_point.row
+
+    @property
+    def end_row(self) -> int:
+        """Last row of the construct."""
+        return max(last_row(self.node), last_row(self.anchor))
+
+
+_FUNCTION_KINDS = frozenset(
+    {
+        "function_definition",
+        "function_declaration",
+        "generator_function_declaration",
+        "method_declaration",
+        "method_definition",
+        "constructor_declaration",
+        "function_item",
+        "function_signature_item",
+        "function_signature",
+        "method_signature",
+        "abstract_method_signature",
+    }
+)
+_TYPE_KINDS = frozenset(
+    {
+        "class_definition",
+        "class_declaration",
+        "abstract_class_declaration",
+        "interface_declaration",
+        "type_alias_declaration",
+        "enum_declaration",
+        "record_declaration",
+        "struct_item",
+        "enum_item",
+        "trait_item",
+        "type_item",
+        "union_item",
+        "class_specifier",
+        "struct_specifier",
+        "union_specifier",
+        "enum_specifier",
+        "type_definition",
+        "type_spec",
+    }
+)
+_SHORT_NAME_SEPARATORS = (".", ":")
+_C_TYPE_SPECIFIERS = frozenset({"struct_specifier", "class_specifier", "union_specifier", "enum_specifier"})
+_FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "class"})
+_NOT_WRAPPED = frozenset({"decorator", "template_parameter_list", "comment"})
+_DEFINING = (
+    _FUNCTION_KINDS
+    | _TYPE_KINDS
+    | _WRAPPERS
+    | {
+        "declaration",
+        "field_declaration",
+        "lexical_declaration",
+        "variable_declaration",
+    }
+)
+
+
+def _short(name: str) -> str:
+    for separator in _SHORT_NAME_SEPARATORS:
+        name = name.rsplit(separator, 1)[-1]
+    return name
+
+
+_DECLARATOR_NAMES = frozenset(
+    {"identifier", "field_identifier", "type_identifier", "destructor_name", "operator_name"}
+)
+
+
+def _declarator_name(node: tree_sitter.Node | None) -> str | None:
+    """The name inside a C/C++ declarator chain (``*add(int a)`` -> ``add``; ``A::run`` -> ``run``)."""
+    while node is not None:
+        if node.type in (
+            "identifier",
+            "field_identifier",
+            "type_identifier",
+            "destructor_name",
+            "operator_name",
+        ):
+            return _text(node)
+        if node.type == "qualified_identifier":
+            name = node.child_by_field_name("name")
+            return _short(_text(name)) if name is not None else None
+        node = node.child_by_field_name("declarator")
+    return None
+
+
+def _has_function_declarator(node: tree_sitter.Node) -> bool:
+    declarator = node.child_by_field_name("declarator")
+    while declarator is not None:
+        if declarator.type == "function_declarator":
+            return True
+        declarator = declarator.child_by_field_name("declarator")
+    return False
+
+
+def _lua_function_value(node: tree_sitter.Node) -> tuple[str, tree_sitter.Node] | None:
+    """``local f = function() end``: the name on the left when the value is a function."""
+    assignment = next((c for c in node.named_children if c.type == "assignment_statement"), None)
+    if assignment is None:
+        return None
+    names = next((c for c in assignment.named_children if c.type == "variable_list"), None)
+    values = next((c for c in assignment.named_children if c.type == "expression_list"), None)
+    if not names or not values or not names.named_children or not values.named_children:
+        return None
+    if values.named_children[0].type != "function_definition":
+        return None
+    return _short(_text(names.named_children[0])), values.named_children[0]
+
+
+def _named(node: tree_sitter.Node, language: str, member: bool) -> tuple[str, str, tree_sitter.Node] | None:
+    """(name, kind, definition node) when ``node`` defines a function, method or type."""
+    kind_of = node.type
+    name: str | None = None
+    if kind_of in _FUNCTION_KINDS:
+        if kind_of == "function_definition" and language in ("c", "cpp"):
+            name = _declarator_name(node.child_by_field_name("declarator"))
+        elif kind_of == "function_definition" and language == "lua":
+            return None  # an anonymous function value
+        else:
+            name = _short(_text(node.child_by_field_name("name")))
+        method = member or kind_of in ("method_declaration", "method_definition")
+        return (name, "method" if method else "function", node) if name else None
+    if kind_of in _TYPE_KINDS:
+        if kind_of in _C_TYPE_SPECIFIERS and node.child_by_field_name("body") is None:
+            return None  # `struct ring *r`: a use, not a definition
+        if kind_of == "type_definition":
+            name = _declarator_name(node.child_by_field_name("declarator"))
+        else:
+            name = _text(node.child_by_field_name("name"))
+        return (name, "type", node) if name else None
+    if kind_of in ("declaration", "field_declaration"):
+        if language in ("c", "cpp") and _has_function_declarator(node):
+            name = _declarator_name(node.child_by_field_name("declarator"))
+            return (name, "method" if member else "function", node) if name else None
+        return None
+    if kind_of == "variable_declaration" and language == "lua":
+        found = _lua_function_value(node)
+        return (found[0], "function", found[1]) if found is not None else None
+    if kind_of in ("lexical_declaration", "variable_declaration"):
+        for declarator in node.named_children:
+            value = declarator.child_by_field_name("value")
+            if (
+                declarator.type == "variable_declarator"
+                and value is not None
+                and value.type in _FUNCTION_VALUES
+            ):
+                name = _text(declarator.child_by_field_name("name"))
+                return (name, "function", declarator) if name else None
+    return None
+
+
+def _unwrapped(node: tree_sitter.Node) -> list[tuple[tree_sitter.Node, tree_sitter.Node]]:
+    """(definition candidate, anchor) pairs inside a wrapper: ``@decorator``, ``export``, ``template``."""
+    anchor = node
+    inner = node
+    while inner.type in _WRAPPERS:
+        if inner.type == "type_declaration":
+            specs = [child for child in inner.named_children if child.type == "type_spec"]
+            return [(spec, anchor if len(specs) == 1 else spec) for spec in specs]
+        wrapped = inner.child_by_field_name("definition") or inner.child_by_field_name("declaration")
+        if wrapped is None:
+            wrapped = next(
+                (child for child in reversed(inner.named_children) if child.type not in _NOT_WRAPPED),
+                None,
+            )
+        if wrapped is None:
+            return []
+        inner = wrapped
+    return [(inner, anchor)]
+
+
+def definitions_in(
+    node: tree_sitter.Node,
+    language: str,
+    *,
+    member: bool = False,
+    wanted: frozenset[str] | set[str] | None = None,
+) -> list[DefinitionSite]:
+    """The definitions a top-level (or class-body) node makes, looking through wrappers.
+
+    With ``wanted``, only definitions of those names (the others cost no more than reading a name).
+    """
+    if node.type not in _DEFINING:
+        return []
+    sites = []
+    for inner, anchor in _unwrapped(node):
+        named = _named(inner, language, member)
+        if named is not None and (wanted is None or named[0] in wanted):
+            sites.append(DefinitionSite(named[0], named[1], named[2], anchor))
+    return sites
+
+
+def top_level_definitions(root: tree_sitter.Node, language: str) -> list[DefinitionSite]:
+    """Every definition at the top of the file (through include guards and namespaces), in order."""
+    return [site for node in top_level_nodes(root) for site in definitions_in(node, language)]
+
+
+def class_body(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The body of a class-like node (its members' container)."""
+    return node.child_by_field_name("body")
+
+
+def member_definitions(node: tree_sitter.Node, language: str) -> list[DefinitionSite]:
+    """The methods (and nested types) declared in a class, impl, trait or struct body."""
+    body = class_body(node)
+    if body is None:
+        return []
+    return [site for child in body.named_children for site in definitions_in(child, language, member=True)]
+
+
+def _body_of(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    if node.type == "variable_declarator":
+        value = node.child_by_field_name("value")
+        return value.child_by_field_name("body") if value is not None else None
+    if node.type == "type_spec":
+        kind = node.child_by_field_name("type")
+        if kind is not None and kind.type == "struct_type":
+            return next((c for c in kind.named_children if c.type == "field_declaration_list"), None)
+        if kind is not None and kind.type == "interface_type":
+            return next((c for c in kind.children if c.type == "{"), None)
+        return None
+    if node.type == "type_definition":
+        kind = node.child_by_field_name("type")
+        return kind.child_by_field_name("body") if kind is not None else None
+    return node.child_by_field_name("body")
+
+
+def _line_start_byte(node: tree_sitter.Node) -> int:
+    return node.start_byte - node.start_point.column
+
+
+def _leading_rows(site: DefinitionSite, lines: list[str]) -> int:
+    """First row to show for a definition: attributes and a one-line comment directly above it."""
+    first = site.anchor.start_point.row
+    sibling = site.anchor.prev_named_sibling
+    while sibling is not None and sibling.type == "attribute_item" and last_row(sibling) == first - 1:
+        first = sibling.start_point.row
+        sibling = sibling.prev_named_sibling
+    if (
+        sibling is not None
+        and _is_comment(sibling)
+        and sibling.start_point.row == last_row(sibling) == first - 1
+        and starts_line(sibling, lines)
+    ):
+        first = sibling.start_point.row
+    return first
+
+
+def _python_docstring_line(body: tree_sitter.Node, lines: list[str]) -> str | None:
+    """The first line of a docstring, closed with its quotes when the docstring goes on."""
+    first = body.named_children[0] if body.named_children else None
+    if first is None or first.type != "expression_statement" or not first.named_children:
+        return None
+    string = first.named_children[0]
+    if string.type != "string" or not string.children:
+        return None
+    opener = _text(string.children[0])
+    quote = opener.lstrip("rRuUbBfF") or '"'
+    row = string.start_point.row
+    text = lines[row].strip() if row < len(lines) else ""
+    if string.start_point.row == string.end_point.row:
+        return text
+    if text == opener and row + 1 < len(lines):
+        text = opener + lines[row + 1].strip()  # the summary sits on the line after the quotes
+    return text if text.endswith(quote) and len(text) > len(opener) else text + quote
+
+
+def definition_text(site: DefinitionSite, lines: list[str]) -> str:
+    """The whole definition as written (with its decorators and a one-line comment above)."""
+    return "\n".join(lines[_leading_rows(site, lines) : site.end_row + 1])
+
+
+def render_signature(site: DefinitionSite, source: bytes, lines: list[str], language: str) -> str:
+    """A definition's header without its body, indented as in the file.
+
+    Python: the ``def``/``class`` line(s), the docstring's first line, then ``...``. Brace languages:
+    the header then ``{ ... }`` (C/C++ functions: a ``;`` prototype). Lua: the header, ``-- ...``,
+    ``end``. Short types (up to 12 lines: struct fields, enums) and one-line definitions are shown whole.
+    """
+    first = _leading_rows(site, lines)
+    node = site.node
+    body = _body_of(node)
+    rows = site.end_row - first + 1
+    short = rows <= 1 or (site.kind == "type" and rows <= 12) or (language == "lua" and rows <= 3)
+    if body is None or short:
+        return "\n".join(lines[first : min(site.end_row, first + 11) + 1])
+    head_start = _line_start_byte(site.anchor)
+    if first < site.anchor.start_point.row:
+        head_start -= sum(
+            len(line.encode("utf-8")) + 1 for line in lines[first : site.anchor.start_point.row]
+        )
+    header = source[head_start : body.start_byte].decode("utf-8", errors="replace").rstrip()
+    indent_text = lines[node.start_point.row][: indent_of(lines[node.start_point.row])]
+    if language == "python":
+        content = first_content_row(body, lines)
+        if body.start_point.row > node.start_point.row and content < len(lines):
+            inner = lines[content][: indent_of(lines[content])]
+        else:
+            inner = indent_text + "    "
+        doc = _python_docstring_line(body, lines)
+        parts = [header]
+        if doc is not None:
+            parts.append(inner + doc)
+        init = None
+        if node.type == "class_definition":
+            init = next((m for m in member_definitions(node, language) if m.name == "__init__"), None)
+        if init is not None:
+            parts.append(render_signature(init, source, lines, language))  # how to construct one
+        else:
+            parts.append(inner + "...")
+        return "\n".join(parts)
+    if language == "lua":
+        return f"{header}\n{indent_text}  -- ...\n{indent_text}end"
+    if language in ("c", "cpp") and site.kind != "type":
+        return header + ";"
+    opener = body.child(0)
+    if (opener is not None and opener.type == "{") or body.type == "{":
+        return header + " { ... }"
+    return header + " ..."
+
+
+@functools.cache
+def _identifier_query(language: str) -> tree_sitter.Query:
+    grammar = get_language(language)
+    kinds = [kind for kind in _IDENTIFIER_KINDS if grammar.id_for_node_kind(kind, True) is not None]
+    pattern = "[" + " ".join(f"({kind})" for kind in kinds) + "] @name"
+    return tree_sitter.Query(grammar, pattern)
+
+
+def identifiers_in_rows(
+    tree: tree_sitter.Tree, language: str, first_row: int, last_row_inclusive: int
+) -> list[tuple[str, int, int]]:
+    """Identifiers (names, fields, types) in a row range as (name, row, byte column), in source order."""
+    if last_row_inclusive < first_row:
+        return []
+    cursor = tree_sitter.QueryCursor(_identifier_query(language))
+    cursor.set_point_range((first_row, 0), (last_row_inclusive + 1, 0))
+    found = []
+    for nodes in cursor.captures(tree.root_node).values():
+        for node in nodes:
+            row = node.start_point.row
+            if first_row <= row <= last_row_inclusive:
+                found.append((_text(node), row, node.start_point.column))
+    found.sort(key=lambda item: (item[1], item[2]))
+    return found

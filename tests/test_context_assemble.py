@@ -1,0 +1,1074 @@
+"""File context assembly: statement-bounded windows, the outline in front of them, and token budgets.
+
+Every language gets a realistic file (imports, a type, several functions) with a cursor deep inside a
+method or function; the checks are the same for all of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+import tree_sitter
+
+from lsp_server.context.assemble import ContextBudget, FileContext, assemble_file_context
+from lsp_server.context.languages import parse
+
+CURSOR = "<|>"
+_TOKEN = re.compile(r"\w+|[^\w\s]|\n| +|\t+")
+
+
+def count_words(text: str) -> int:
+    """A deterministic stand-in for a tokenizer: words, punctuation, newlines and blank runs."""
+    return len(_TOKEN.findall(text))
+
+
+SAMPLES: dict[str, str] = {}
+SAMPLES["python"] = '''"""Inventory service: stock levels, reservations and reports."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .pricing import apply_discount, round_price
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 100
+
+
+def parse_sku(raw: str) -> tuple[str, int]:
+    """Split a SKU like 'ABC-42' into its prefix and number.
+
+    The number part must be all digits.
+    """
+    prefix, _, number = raw.partition("-")
+    if not number.isdigit():
+        raise ValueError(f"bad SKU: {raw!r}")
+    return prefix.upper(), int(number)
+
+
+@dataclass
+class Item:
+    sku: str
+    name: str
+    price: float
+    quantity: int = 0
+    tags: list[str] = field(default_factory=list)
+
+    def total_value(self) -> float:
+        return self.price * self.quantity
+
+
+class Inventory:
+    """Holds items by SKU and tracks reservations."""
+
+    def __init__(self, path: Path, limit: int = DEFAULT_LIMIT) -> None:
+        self.path = path
+        self.limit = limit
+        self.items: dict[str, Item] = {}
+        self.reserved: dict[str, int] = {}
+
+    def load(self) -> None:
+        """Read the items from the JSON file."""
+        data = json.loads(self.path.read_text())
+        for entry in data["items"]:
+            item = Item(**entry)
+            self.items[item.sku] = item
+        log.info("loaded %d items", len(self.items))
+
+    def save(self) -> None:
+        payload = {"items": [vars(item) for item in self.items.values()]}
+        self.path.write_text(json.dumps(payload, indent=2))
+
+    def available(self, sku: str) -> int:
+        """Units of ``sku`` not reserved yet."""
+        item = self.items.get(sku)
+        if item is None:
+            return 0
+        return item.quantity - self.reserved.get(sku, 0)
+
+    def reserve(self, sku: str, count: int) -> bool:
+        """Reserve ``count`` units of ``sku``; False when not enough are left."""
+        prefix, number = parse_sku(sku)
+        if number <= 0 or not prefix:
+            return False
+        if self.available(sku) < count:
+            log.warning("not enough %s", sku)
+            return False
+        self.reserved[sku] = self.reserved.get(sku, 0) + count
+        return True
+
+    def release(self, sku: str, count: int) -> None:
+        current = self.reserved.get(sku, 0)
+        self.reserved[sku] = max(0, current - count)
+
+    def restock(self, sku: str, count: int) -> Item:
+        item = self.items[sku]
+        item.quantity += count
+        if item.quantity > self.limit:
+            log.warning("%s over limit", sku)
+        return item
+
+    def report(self, currency: str = "EUR") -> list[str]:
+        """One line per item: name, available units and value."""
+        lines = []
+        for sku in sorted(self.items):
+            item = self.items[sku]
+            units = self.available(sku)
+            price = round_price(apply_discount(item.price, item.tags))
+            value = price * units
+            lines.append(f"{item.name}: {units} units, {value:.2f} {currency}")
+            <|>
+        lines.append(format_total(self.items.values(), currency))
+        return lines
+
+
+def format_total(items, currency: str) -> str:
+    """Sum of all item values, formatted."""
+    total = sum(item.total_value() for item in items)
+    return f"total: {total:.2f} {currency}"
+
+
+def main() -> None:
+    inventory = Inventory(Path("inventory.json"))
+    inventory.load()
+    for line in inventory.report():
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+SAMPLES["javascript"] = """import fs from "node:fs";
+import path from "node:path";
+import { EventEmitter } from "node:events";
+import { formatBytes, slugify } from "./util.js";
+
+const DEFAULT_OPTIONS = {
+  retries: 3,
+  timeoutMs: 5000,
+};
+
+/** Parse a "key=value" line into a pair. */
+export function parseLine(line) {
+  const index = line.indexOf("=");
+  if (index < 0) {
+    return null;
+  }
+  return [line.slice(0, index).trim(), line.slice(index + 1).trim()];
+}
+
+export class Catalog extends EventEmitter {
+  constructor(root, options = {}) {
+    super();
+    this.root = root;
+    this.options = { ...DEFAULT_OPTIONS, ...options };
+    this.entries = new Map();
+  }
+
+  load() {
+    const file = path.join(this.root, "catalog.txt");
+    const text = fs.readFileSync(file, "utf8");
+    for (const line of text.split("\\n")) {
+      const pair = parseLine(line);
+      if (pair) {
+        this.entries.set(pair[0], pair[1]);
+      }
+    }
+    this.emit("loaded", this.entries.size);
+  }
+
+  get(key) {
+    return this.entries.get(key);
+  }
+
+  sizeOf(key) {
+    const value = this.entries.get(key) ?? "";
+    return Buffer.byteLength(value, "utf8");
+  }
+
+  remove(key) {
+    const existed = this.entries.delete(key);
+    if (existed) {
+      this.emit("removed", key);
+    }
+    return existed;
+  }
+
+  summary() {
+    const lines = [];
+    for (const [key, value] of this.entries) {
+      const slug = slugify(key);
+      const size = formatBytes(this.sizeOf(key));
+      lines.push(`${slug}: ${size} (${value.length} chars)`);
+      <|>
+    }
+    lines.push(totalLine(this.entries));
+    return lines.join("\\n");
+  }
+}
+
+function totalLine(entries) {
+  let total = 0;
+  for (const value of entries.values()) {
+    total += value.length;
+  }
+  return `total: ${formatBytes(total)}`;
+}
+
+export default Catalog;
+"""
+
+SAMPLES["typescript"] = """import { readFile } from "node:fs/promises";
+import type { Logger } from "./logger";
+import { clamp, median } from "./math";
+
+export interface Sample {
+  name: string;
+  values: number[];
+  unit?: string;
+}
+
+export type Summary = {
+  name: string;
+  median: number;
+  spread: number;
+};
+
+const MAX_VALUES = 10_000;
+
+export function normalize(values: number[], lo: number, hi: number): number[] {
+  return values.map((value) => clamp(value, lo, hi));
+}
+
+export class SampleStore {
+  private readonly samples = new Map<string, Sample>();
+
+  constructor(private readonly logger: Logger) {}
+
+  async loadFile(path: string): Promise<number> {
+    const text = await readFile(path, "utf8");
+    const parsed = JSON.parse(text) as Sample[];
+    for (const sample of parsed) {
+      this.add(sample);
+    }
+    this.logger.info(`loaded ${parsed.length} samples`);
+    return parsed.length;
+  }
+
+  add(sample: Sample): void {
+    if (sample.values.length > MAX_VALUES) {
+      throw new Error(`too many values in ${sample.name}`);
+    }
+    this.samples.set(sample.name, sample);
+  }
+
+  get(name: string): Sample | undefined {
+    return this.samples.get(name);
+  }
+
+  spreadOf(sample: Sample): number {
+    const sorted = [...sample.values].sort((a, b) => a - b);
+    return sorted[sorted.length - 1] - sorted[0];
+  }
+
+  summarize(lo: number, hi: number): Summary[] {
+    const result: Summary[] = [];
+    for (const sample of this.samples.values()) {
+      const values = normalize(sample.values, lo, hi);
+      const summary: Summary = {
+        name: sample.name,
+        median: median(values),
+        spread: this.spreadOf(sample),
+      };
+      <|>
+      result.push(summary);
+    }
+    return sortSummaries(result);
+  }
+}
+
+function sortSummaries(summaries: Summary[]): Summary[] {
+  return [...summaries].sort((a, b) => a.median - b.median);
+}
+"""
+
+SAMPLES["tsx"] = """import React, { useEffect, useMemo, useState } from "react";
+import { fetchTodos, type Todo } from "./api";
+import { Checkbox } from "./Checkbox";
+
+interface TodoListProps {
+  userId: string;
+  filter?: "all" | "open" | "done";
+}
+
+function matchesFilter(todo: Todo, filter: TodoListProps["filter"]): boolean {
+  if (filter === "open") {
+    return !todo.done;
+  }
+  if (filter === "done") {
+    return todo.done;
+  }
+  return true;
+}
+
+export function TodoList({ userId, filter = "all" }: TodoListProps): JSX.Element {
+  const [todos, setTodos] = useState<Todo[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    fetchTodos(userId)
+      .then((items) => {
+        if (!cancelled) {
+          setTodos(items);
+        }
+      })
+      .catch((err: Error) => setError(err.message));
+    return () => {
+      cancelled = true;
+    };
+  }, [userId]);
+
+  const visible = useMemo(() => todos.filter((todo) => matchesFilter(todo, filter)), [todos, filter]);
+
+  const toggle = (id: string) => {
+    setTodos((items) => items.map((item) => (item.id === id ? { ...item, done: !item.done } : item)));
+  };
+
+  if (error) {
+    return <p className="error">{error}</p>;
+  }
+  <|>
+  return (
+    <ul className="todo-list">
+      {visible.map((todo) => (
+        <li key={todo.id}>
+          <Checkbox checked={todo.done} onChange={() => toggle(todo.id)} />
+          {todo.title}
+        </li>
+      ))}
+      <li className="footer">{countLabel(visible.length)}</li>
+    </ul>
+  );
+}
+
+function countLabel(count: number): string {
+  return count === 1 ? "1 item" : `${count} items`;
+}
+"""
+
+SAMPLES["go"] = """package inventory
+
+import (
+\t"errors"
+\t"fmt"
+\t"sort"
+\t"strings"
+)
+
+// ErrNotFound is returned when a key is missing.
+var ErrNotFound = errors.New("not found")
+
+// Entry is one stored value with its hit count.
+type Entry struct {
+\tKey   string
+\tValue string
+\tHits  int
+}
+
+// Store keeps entries in memory.
+type Store struct {
+\tentries map[string]*Entry
+\tlimit   int
+}
+
+// NewStore returns an empty store that holds at most limit entries.
+func NewStore(limit int) *Store {
+\treturn &Store{entries: make(map[string]*Entry), limit: limit}
+}
+
+func normalizeKey(key string) string {
+\treturn strings.ToLower(strings.TrimSpace(key))
+}
+
+// Put stores value under key.
+func (s *Store) Put(key, value string) error {
+\tkey = normalizeKey(key)
+\tif len(s.entries) >= s.limit {
+\t\treturn fmt.Errorf("store full (%d entries)", s.limit)
+\t}
+\ts.entries[key] = &Entry{Key: key, Value: value}
+\treturn nil
+}
+
+// Get returns the value under key.
+func (s *Store) Get(key string) (string, error) {
+\tentry, ok := s.entries[normalizeKey(key)]
+\tif !ok {
+\t\treturn "", ErrNotFound
+\t}
+\tentry.Hits++
+\treturn entry.Value, nil
+}
+
+func (s *Store) Delete(key string) bool {
+\tkey = normalizeKey(key)
+\tif _, ok := s.entries[key]; !ok {
+\t\treturn false
+\t}
+\tdelete(s.entries, key)
+\treturn true
+}
+
+// Report lists the entries, most used first.
+func (s *Store) Report(prefix string) []string {
+\tsorted := make([]*Entry, 0, len(s.entries))
+\tfor _, entry := range s.entries {
+\t\tsorted = append(sorted, entry)
+\t}
+\tsort.Slice(sorted, func(i, j int) bool { return sorted[i].Hits > sorted[j].Hits })
+\tlines := make([]string, 0, len(sorted))
+\tfor _, entry := range sorted {
+\t\tif !strings.HasPrefix(entry.Key, normalizeKey(prefix)) {
+\t\t\tcontinue
+\t\t}
+\t\t<|>
+\t\tlines = append(lines, formatEntry(entry))
+\t}
+\treturn lines
+}
+
+func formatEntry(entry *Entry) string {
+\treturn fmt.Sprintf("%s=%s (%d hits)", entry.Key, entry.Value, entry.Hits)
+}
+"""
+
+SAMPLES["rust"] = """use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, BufRead};
+
+/// A parsed log line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub level: Level,
+    pub message: String,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        };
+        write!(f, "{}", name)
+    }
+}
+
+/// The level named by a word such as `warn`.
+fn parse_level(word: &str) -> Option<Level> {
+    match word.to_ascii_lowercase().as_str() {
+        "info" => Some(Level::Info),
+        "warn" | "warning" => Some(Level::Warn),
+        "error" => Some(Level::Error),
+        _ => None,
+    }
+}
+
+pub struct Collector {
+    records: HashMap<String, Record>,
+    max_len: usize,
+}
+
+impl Collector {
+    pub fn new(max_len: usize) -> Self {
+        Collector { records: HashMap::new(), max_len }
+    }
+
+    fn truncate(&self, message: &str) -> String {
+        message.chars().take(self.max_len).collect()
+    }
+
+    pub fn add_line(&mut self, line: &str) -> bool {
+        let mut parts = line.splitn(2, ' ');
+        let level = match parts.next().and_then(parse_level) {
+            Some(level) => level,
+            None => return false,
+        };
+        let message = self.truncate(parts.next().unwrap_or("").trim());
+        let record = self.records.entry(message.clone()).or_insert(Record { level, message, count: 0 });
+        record.count += 1;
+        true
+    }
+
+    pub fn read_all<R: BufRead>(&mut self, reader: R) -> io::Result<usize> {
+        let mut added = 0;
+        for line in reader.lines() {
+            let line = line?;
+            if self.add_line(&line) {
+                added += 1;
+            }
+            <|>
+        }
+        Ok(summarize_count(added, self.records.len()))
+    }
+}
+
+fn summarize_count(added: usize, distinct: usize) -> usize {
+    if distinct == 0 {
+        return 0;
+    }
+    added / distinct
+}
+"""
+
+SAMPLES["c"] = """#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ring.h"
+
+#define RING_MIN 4
+
+struct ring {
+    int *data;
+    size_t head;
+    size_t tail;
+    size_t capacity;
+};
+
+static size_t next_index(const struct ring *r, size_t index) {
+    return (index + 1) % r->capacity;
+}
+
+struct ring *ring_new(size_t capacity) {
+    if (capacity < RING_MIN) {
+        capacity = RING_MIN;
+    }
+    struct ring *r = malloc(sizeof *r);
+    if (r == NULL) {
+        return NULL;
+    }
+    r->data = calloc(capacity, sizeof *r->data);
+    r->head = 0;
+    r->tail = 0;
+    r->capacity = capacity;
+    return r;
+}
+
+void ring_free(struct ring *r) {
+    if (r != NULL) {
+        free(r->data);
+        free(r);
+    }
+}
+
+int ring_push(struct ring *r, int value) {
+    size_t next = next_index(r, r->tail);
+    if (next == r->head) {
+        return -1;
+    }
+    r->data[r->tail] = value;
+    r->tail = next;
+    return 0;
+}
+
+int ring_pop(struct ring *r, int *out) {
+    if (r->head == r->tail) {
+        return -1;
+    }
+    *out = r->data[r->head];
+    r->head = next_index(r, r->head);
+    return 0;
+}
+
+size_t ring_count(const struct ring *r) {
+    if (r->tail >= r->head) {
+        return r->tail - r->head;
+    }
+    return r->capacity - r->head + r->tail;
+}
+
+void ring_dump(const struct ring *r, FILE *out) {
+    size_t index = r->head;
+    fprintf(out, "ring of %zu:", ring_count(r));
+    while (index != r->tail) {
+        fprintf(out, " %d", r->data[index]);
+        index = next_index(r, index);
+        <|>
+    }
+    print_footer(out, r->capacity);
+}
+
+static void print_footer(FILE *out, size_t capacity) {
+    fprintf(out, "\\n(capacity %zu)\\n", capacity);
+}
+"""
+
+SAMPLES["cpp"] = """#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "scores.h"
+
+namespace game {
+
+struct Score {
+    std::string player;
+    int points = 0;
+    int rounds = 0;
+};
+
+static double average(const Score& score) {
+    if (score.rounds == 0) {
+        return 0.0;
+    }
+    return static_cast<double>(score.points) / score.rounds;
+}
+
+bool byAverage(const Score& a, const Score& b);
+
+class Leaderboard {
+public:
+    explicit Leaderboard(std::size_t size) : size_(size) {}
+
+    void record(const std::string& player, int points) {
+        Score& score = scores_[player];
+        score.player = player;
+        score.points += points;
+        score.rounds += 1;
+    }
+
+    bool has(const std::string& player) const {
+        return scores_.count(player) > 0;
+    }
+
+    int pointsOf(const std::string& player) const {
+        auto it = scores_.find(player);
+        return it == scores_.end() ? 0 : it->second.points;
+    }
+
+    std::vector<Score> top() const {
+        std::vector<Score> result;
+        for (const auto& [name, score] : scores_) {
+            if (score.rounds == 0 || !has(name)) {
+                continue;
+            }
+            result.push_back(score);
+            <|>
+        }
+        std::sort(result.begin(), result.end(), byAverage);
+        if (result.size() > size_) {
+            result.resize(size_);
+        }
+        return result;
+    }
+
+private:
+    std::size_t size_;
+    std::map<std::string, Score> scores_;
+};
+
+bool byAverage(const Score& a, const Score& b) {
+    return average(a) > average(b);
+}
+
+}  // namespace game
+"""
+
+SAMPLES["java"] = """package com.example.orders;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Keeps orders and computes totals. */
+public class OrderBook {
+    private final Map<String, List<Order>> byCustomer = new HashMap<>();
+    private final BigDecimal taxRate;
+
+    public record Order(String id, String customer, BigDecimal amount) {}
+
+    public OrderBook(BigDecimal taxRate) {
+        this.taxRate = taxRate;
+    }
+
+    public void add(Order order) {
+        byCustomer.computeIfAbsent(order.customer(), key -> new ArrayList<>()).add(order);
+    }
+
+    public List<Order> ordersOf(String customer) {
+        return byCustomer.getOrDefault(customer, List.of());
+    }
+
+    /** The amount plus tax. */
+    private BigDecimal withTax(BigDecimal amount) {
+        return amount.add(amount.multiply(taxRate));
+    }
+
+    public boolean remove(String customer, String id) {
+        List<Order> orders = byCustomer.get(customer);
+        if (orders == null) {
+            return false;
+        }
+        return orders.removeIf(order -> order.id().equals(id));
+    }
+
+    public BigDecimal totalFor(String customer) {
+        BigDecimal total = BigDecimal.ZERO;
+        for (Order order : ordersOf(customer)) {
+            if (order.amount().signum() < 0) {
+                continue;
+            }
+            total = total.add(withTax(order.amount()));
+            <|>
+        }
+        return roundTotal(total);
+    }
+
+    public int customerCount() {
+        return byCustomer.size();
+    }
+
+    private static BigDecimal roundTotal(BigDecimal total) {
+        return total.setScale(2, java.math.RoundingMode.HALF_UP);
+    }
+}
+"""
+
+SAMPLES["lua"] = """local json = require("json")
+local util = require("app.util")
+
+local M = {}
+
+local DEFAULT_TTL = 60
+
+local function now()
+  return os.time()
+end
+
+--- True when the entry's time is up.
+local function is_expired(entry, at)
+  return entry.expires ~= nil and entry.expires <= at
+end
+
+function M.new(ttl)
+  local cache = {
+    ttl = ttl or DEFAULT_TTL,
+    entries = {},
+    hits = 0,
+  }
+  return setmetatable(cache, { __index = M })
+end
+
+function M:set(key, value)
+  self.entries[key] = { value = value, expires = now() + self.ttl }
+end
+
+function M:get(key)
+  local entry = self.entries[key]
+  if entry == nil or is_expired(entry, now()) then
+    return nil
+  end
+  self.hits = self.hits + 1
+  return entry.value
+end
+
+function M:purge()
+  local at = now()
+  local removed = 0
+  for key, entry in pairs(self.entries) do
+    if is_expired(entry, at) then
+      self.entries[key] = nil
+      removed = removed + 1
+    end
+  end
+  return removed
+end
+
+function M:dump(path)
+  local out = {}
+  for key, entry in pairs(self.entries) do
+    if not is_expired(entry, now()) then
+      out[key] = util.copy(entry.value)
+    end
+    <|>
+  end
+  local file = assert(io.open(path, "w"))
+  file:write(json.encode(out))
+  file:close()
+  return count_keys(out)
+end
+
+function count_keys(tbl)
+  local n = 0
+  for _ in pairs(tbl) do
+    n = n + 1
+  end
+  return n
+end
+
+return M
+"""
+
+# Per language: an import above the window, the enclosing headers (outermost first) and the signature of
+# a definition the code near the cursor uses, defined outside both windows.
+EXPECTED: dict[str, tuple[str, list[str], str]] = {
+    "python": (
+        "from .pricing import apply_discount, round_price",
+        ["class Inventory:", '    def report(self, currency: str = "EUR") -> list[str]:'],
+        "def format_total(items, currency: str) -> str:\n"
+        '    """Sum of all item values, formatted."""\n'
+        "    ...\n",
+    ),
+    "javascript": (
+        'import { formatBytes, slugify } from "./util.js";',
+        ["export class Catalog extends EventEmitter {", "  summary() {"],
+        "function totalLine(entries) { ... }\n",
+    ),
+    "typescript": (
+        'import { clamp, median } from "./math";',
+        ["export class SampleStore {", "  summarize(lo: number, hi: number): Summary[] {"],
+        "function sortSummaries(summaries: Summary[]): Summary[] { ... }\n",
+    ),
+    "tsx": (
+        'import { fetchTodos, type Todo } from "./api";',
+        ['export function TodoList({ userId, filter = "all" }: TodoListProps): JSX.Element {'],
+        "function countLabel(count: number): string { ... }\n",
+    ),
+    "go": (
+        '\t"strings"',
+        ["func (s *Store) Report(prefix string) []string {"],
+        "func formatEntry(entry *Entry) string { ... }\n",
+    ),
+    "rust": (
+        "use std::io::{self, BufRead};",
+        ["impl Collector {", "    pub fn read_all<R: BufRead>(&mut self, reader: R) -> io::Result<usize> {"],
+        "fn summarize_count(added: usize, distinct: usize) -> usize { ... }\n",
+    ),
+    "c": (
+        '#include "ring.h"',
+        ["void ring_dump(const struct ring *r, FILE *out) {"],
+        "static void print_footer(FILE *out, size_t capacity);\n",
+    ),
+    "cpp": (
+        '#include "scores.h"',
+        ["namespace game {", "class Leaderboard {", "    std::vector<Score> top() const {"],
+        "bool byAverage(const Score& a, const Score& b);\n",
+    ),
+    "java": (
+        "import java.math.BigDecimal;",
+        ["public class OrderBook {", "    public BigDecimal totalFor(String customer) {"],
+        "    private static BigDecimal roundTotal(BigDecimal total) { ... }\n",
+    ),
+    "lua": (
+        'local util = require("app.util")',
+        ["function M:dump(path)"],
+        "function count_keys(tbl)\n  -- ...\nend\n",
+    ),
+}
+MARKERS = {"python": "#", "lua": "--"}
+SMALL = ContextBudget(prefix_tokens=60, suffix_tokens=40, outline_tokens=400)
+
+
+def split_cursor(source: str) -> tuple[str, int]:
+    assert source.count(CURSOR) == 1
+    return source.replace(CURSOR, ""), source.index(CURSOR)
+
+
+def assemble(
+    language: str | None, source: str, budget: ContextBudget, count=count_words
+) -> tuple[str, int, FileContext]:
+    text, cursor = split_cursor(source)
+    tree = parse(language, text) if language is not None else None
+    return text, cursor, assemble_file_context(text, tree, language, cursor, count, budget)
+
+
+def piece(context: FileContext, name: str) -> str:
+    return next((p.text for p in context.pieces if p.name == name), "")
+
+
+def effective_cursor(text: str, cursor: int) -> tuple[int, int]:
+    """The cursor point; on a blank line, the end of the last code above (where its blocks end)."""
+    before = text[:cursor]
+    line_start = before.rfind("\n") + 1
+    if before[line_start:].strip():
+        return before.count("\n"), len(before[line_start:].encode("utf-8"))
+    code = before.rstrip()
+    row = code.count("\n")
+    return row, len(code[code.rfind("\n") + 1 :].encode("utf-8"))
+
+
+def named_nodes(node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    found = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.is_named:
+            found.append(current)
+        stack.extend(current.children)
+    return found
+
+
+def last_row(node: tree_sitter.Node) -> int:
+    row, column = node.end_point
+    return row - 1 if column == 0 and row > node.start_point.row else row
+
+
+def assert_statement_bounded(text: str, cursor: int, tree: tree_sitter.Tree, context: FileContext) -> None:
+    """No node is cut by either window edge, except the nodes the cursor itself is inside."""
+    start, end = context.window_start_line, context.window_end_line
+    reach = effective_cursor(text, cursor)
+    lines = text.split("\n")
+    for node in named_nodes(tree.root_node):
+        first, last = node.start_point.row, last_row(node)
+        if first < start <= last:
+            assert tuple(node.end_point) >= reach, (
+                f"window start {start} cuts {node.type} at rows {first}-{last}"
+            )
+        if first <= end < last:
+            assert tuple(node.start_point) <= reach, (
+                f"window end {end} cuts {node.type} at rows {first}-{last}"
+            )
+    # The first line of the window is a whole line that begins a statement (or a comment).
+    first_line = lines[start]
+    column = len(first_line) - len(first_line.lstrip())
+    starts = {tuple(node.start_point) for node in named_nodes(tree.root_node)}
+    assert start == text[:cursor].count("\n") or (start, column) in starts
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_sample_parses_without_errors(language: str) -> None:
+    text, _ = split_cursor(SAMPLES[language])
+    assert not parse(language, text).root_node.has_error
+    assert 60 <= text.count("\n") <= 150
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_small_window_gets_imports_headers_and_signatures(language: str) -> None:
+    text, cursor, context = assemble(language, SAMPLES[language], SMALL)
+    tree = parse(language, text)
+    line_start = text.rfind("\n", 0, cursor) + 1
+    window = piece(context, "prefix")
+    # The prefix ends exactly at the cursor, with the window made of whole lines up to it.
+    assert context.prefix.endswith(text[line_start:cursor])
+    assert context.prefix.endswith(window)
+    assert text[:cursor].endswith(window)
+    window_offset = cursor - len(window)
+    assert window_offset == 0 or text[window_offset - 1] == "\n"
+    assert window_offset == len(
+        "".join(line + "\n" for line in text.split("\n")[: context.window_start_line])
+    )
+    assert context.window_start_line > 0
+    # The suffix is the text after the cursor up to the end of a line.
+    assert text[cursor:].startswith(context.suffix)
+    assert context.suffix.endswith("\n")
+    assert_statement_bounded(text, cursor, tree, context)
+    # The outline in front of the window: imports, then signatures, then the enclosing headers.
+    outline = context.prefix[: len(context.prefix) - len(window)]
+    import_line, headers, signature = EXPECTED[language]
+    outline_lines = outline.split("\n")
+    assert import_line in outline_lines
+    assert signature in outline
+    positions = [outline_lines.index(header) for header in headers]
+    assert positions == sorted(positions)
+    assert outline.index(import_line) < outline.index(signature)
+    # Every outline line is a line of the file, an elision line, or part of a signature.
+    file_lines = set(text.split("\n"))
+    marker = MARKERS.get(language, "//")
+    for line in outline.rstrip("\n").split("\n"):
+        prototype = line.endswith(";") and line[:-1] + " {" in file_lines
+        elision = line.strip() == f"{marker} ..."
+        synthetic = "..." in line or line.strip() in ("end", '"""Sum of all item values, formatted."""')
+        assert line in file_lines or prototype or elision or synthetic, line
+    # No two elision lines in a row, and none at the very top.
+    stripped = [line.strip() for line in outline.split("\n")]
+    assert stripped[0] != f"{marker} ..."
+    assert all(not (a == b == f"{marker} ...") for a, b in itertools.pairwise(stripped))
+    # Budgets: each part within its own, and the reported counts are (upper bounds of) the real ones.
+    assert count_words(window) <= SMALL.prefix_tokens
+    assert count_words(context.suffix) <= SMALL.suffix_tokens
+    assert count_words(outline) <= SMALL.outline_tokens
+    for part in context.pieces:
+        assert part.tokens >= count_words(part.text)
+    assert sum(p.tokens for p in context.pieces if p.name not in ("prefix", "suffix")) <= SMALL.outline_tokens
+    assert {p.name for p in context.pieces} <= {"imports", "signatures", "enclosing", "prefix", "suffix"}
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+@pytest.mark.parametrize("prefix_tokens", [0, 15, 40, 120, 400])
+def test_windows_respect_budgets_at_every_size(language: str, prefix_tokens: int) -> None:
+    budget = ContextBudget(
+        prefix_tokens=prefix_tokens, suffix_tokens=prefix_tokens // 2, outline_tokens=prefix_tokens
+    )
+    text, cursor, context = assemble(language, SAMPLES[language], budget)
+    window = piece(context, "prefix")
+    line_start = text.rfind("\n", 0, cursor) + 1
+    assert context.prefix.endswith(text[line_start:cursor])
+    assert count_words(window) <= max(budget.prefix_tokens, count_words(text[line_start:cursor]))
+    assert count_words(context.suffix) <= budget.suffix_tokens
+    assert count_words(context.prefix[: len(context.prefix) - len(window)]) <= budget.outline_tokens
+    assert_statement_bounded(text, cursor, parse(language, text), context)
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_whole_file_fits_without_outline(language: str) -> None:
+    text, cursor, context = assemble(language, SAMPLES[language], ContextBudget(4000, 4000, 400))
+    assert context.prefix == text[:cursor]
+    assert context.suffix == text[cursor:]
+    assert context.window_start_line == 0
+    assert context.window_end_line == text.rstrip("\n").count("\n")
+    assert [p.name for p in context.pieces] == ["prefix", "suffix"]
+
+
+def test_python_layout_with_elision_lines() -> None:
+    budget = ContextBudget(prefix_tokens=45, suffix_tokens=30, outline_tokens=400)
+    _, _, context = assemble("python", SAMPLES["python"], budget)
+    assert context.prefix == (
+        "from __future__ import annotations\n"
+        "\n"
+        "import json\n"
+        "import logging\n"
+        "from dataclasses import dataclass, field\n"
+        "from pathlib import Path\n"
+        "\n"
+        "from .pricing import apply_discount, round_price\n"
+        "# ...\n"
+        "def format_total(items, currency: str) -> str:\n"
+        '    """Sum of all item values, formatted."""\n'
+        "    ...\n"
+        "# ...\n"
+        "class Inventory:\n"
+        "    # ...\n"
+        "    def available(self, sku: str) -> int:\n"
+        '        """Units of ``sku`` not reserved yet."""\n'
+        "        ...\n"
+        "    # ...\n"
+        '    def report(self, currency: str = "EUR") -> list[str]:\n'
+        "        # ...\n"
+        "        for sku in sorted(self.items):\n"
+        "            # ...\n"
+        '            lines.append(f"{item.name}: {units} units, {value:.2f} {currency}")\n'
+        "            "
+    )
+    assert (
+        context.suffix
+        == "\n        lines.append(format_total(self.items.values(), currency))\n        return lines\n"
+    )
