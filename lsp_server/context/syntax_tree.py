@@ -421,7 +421,14 @@ def enclosing_nodes(
     before = line[:column]
     if before.strip():
         point = (row, len(before.encode("utf-8")))
-        return _ancestors_inclusive(root.descendant_for_point_range(point, point))
+        node = root.descendant_for_point_range(point, point)
+        if node is None or node.parent is None:
+            # Past the end of everything (typing at the end of the file, in code with errors): the
+            # cursor belongs to what it follows.
+            code = before.rstrip()
+            point = (row, max(len(code.encode("utf-8")) - 1, 0))
+            node = root.descendant_for_point_range(point, point)
+        return _ancestors_inclusive(node)
     if line.strip():
         point = (row, indent_of(line))
         return _ancestors_inclusive(root.descendant_for_point_range(point, point))
