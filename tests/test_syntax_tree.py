@@ -1,0 +1,201 @@
+"""Incremental parse trees: every update gives the same tree a full parse of the new text would."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+import tree_sitter
+
+from lsp_server.context.languages import parse
+from lsp_server.context.syntax_tree import SyntaxTrees, diff_edit
+from tests.test_context_assemble import SAMPLES, split_cursor
+
+
+def shape(tree: tree_sitter.Tree) -> list[tuple[str, int, int, tuple[int, int], tuple[int, int]]]:
+    """Every node with its byte range and points: the s-expression alone does not show positions."""
+    found = []
+    cursor = tree.walk()
+    visited_children = False
+    while True:
+        if not visited_children:
+            node = cursor.node
+            assert node is not None
+            found.append(
+                (node.type, node.start_byte, node.end_byte, tuple(node.start_point), tuple(node.end_point))
+            )
+            if cursor.goto_first_child():
+                continue
+        if cursor.goto_next_sibling():
+            visited_children = False
+        elif cursor.goto_parent():
+            visited_children = True
+        else:
+            return found
+
+
+def assert_same_as_full_parse(trees: SyntaxTrees, uri: str, language: str, text: str) -> None:
+    document = trees.get(uri, text)
+    assert document is not None
+    fresh = parse(language, text)
+    assert str(document.tree.root_node) == str(fresh.root_node)
+    assert shape(document.tree) == shape(fresh)
+    assert document.source == text.encode("utf-8")
+
+
+def edit_at(text: str, start: int, end: int, replacement: str) -> str:
+    return text[:start] + replacement + text[end:]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("abc", "abXc"),
+        ("abc", "ac"),
+        ("hello world", "hello brave new world"),
+        ("x = 'é'\n", "x = 'è'\n"),  # same lead byte: the edit must not start inside the character
+        ("a😀b", "a😁b"),
+        ("中文\n代码\n", "中文\n新的\n代码\n"),
+        ("line1\nline2\nline3\n", "line1\nline3\n"),
+        ("", "def f():\n    pass\n"),
+        ("def f():\n    pass\n", ""),
+        ("aaaa", "aaaaaa"),  # ambiguous repeats: any consistent split will do
+    ],
+)
+def test_diff_edit_describes_the_change(old: str, new: str) -> None:
+    old_bytes, new_bytes = old.encode("utf-8"), new.encode("utf-8")
+    edit = diff_edit(old_bytes, new_bytes)
+    assert edit is not None
+    start, old_end, new_end = edit.start_byte, edit.old_end_byte, edit.new_end_byte
+    assert old_bytes[:start] + new_bytes[start:new_end] + old_bytes[old_end:] == new_bytes
+    # Offsets fall on character boundaries.
+    old_bytes[:start].decode("utf-8")
+    old_bytes[old_end:].decode("utf-8")
+    new_bytes[start:new_end].decode("utf-8")
+
+    def point(source: bytes, offset: int) -> tuple[int, int]:
+        head = source[:offset]
+        return head.count(b"\n"), len(head) - (head.rfind(b"\n") + 1)
+
+    assert edit.start_point == point(new_bytes, start)
+    assert edit.old_end_point == point(old_bytes, old_end)
+    assert edit.new_end_point == point(new_bytes, new_end)
+    assert diff_edit(new_bytes, new_bytes) is None
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
+def test_typing_and_multi_line_edits_match_a_full_parse(language: str) -> None:
+    text, cursor = split_cursor(SAMPLES[language])
+    trees = SyntaxTrees()
+    uri = f"file:///project/sample.{language}"
+    trees.update(uri, language, text, 1)
+    assert trees.full_parses == 1
+    version = 1
+    # Type a call character by character at the cursor (non-ASCII included).
+    for ch in 'total("é😀中")':
+        text = edit_at(text, cursor, cursor, ch)
+        cursor += 1
+        version += 1
+        trees.update(uri, language, text, version)
+        assert_same_as_full_parse(trees, uri, language, text)
+    # Insert a multi-line block, then delete it again, then delete two whole lines near the top.
+    block = "\n# 注释 ünïcødé 😀\nvalue = compute(1,\n    2)\n"
+    text = edit_at(text, cursor, cursor, block)
+    trees.update(uri, language, text, version + 1)
+    assert_same_as_full_parse(trees, uri, language, text)
+    text = edit_at(text, cursor, cursor + len(block), "")
+    trees.update(uri, language, text, version + 2)
+    assert_same_as_full_parse(trees, uri, language, text)
+    second_line = text.index("\n") + 1
+    fourth_line = text.index("\n", text.index("\n", second_line) + 1) + 1
+    text = edit_at(text, second_line, fourth_line, "")
+    trees.update(uri, language, text, version + 3)
+    assert_same_as_full_parse(trees, uri, language, text)
+    assert trees.full_parses == 1
+    assert trees.incremental_parses == len('total("é😀中")') + 3
+    document = trees.get(uri, text)
+    assert document is not None and document.version == version + 3 and document.language == language
+
+
+@pytest.mark.parametrize("language", ["python", "rust", "tsx"])
+def test_random_edits_with_non_ascii_text_match_a_full_parse(language: str) -> None:
+    rng = random.Random(language)
+    text, _ = split_cursor(SAMPLES[language])
+    trees = SyntaxTrees()
+    uri = "file:///project/fuzz"
+    trees.update(uri, language, text, 0)
+    pieces = ["é", "😀", "中文", "\n", "\n    ", "(", ")", "{", "}", "x", " = ", '"', "# ü\n", "// ß\n", "\t"]
+    for step in range(60):
+        start = rng.randrange(len(text) + 1)
+        end = min(len(text), start + rng.choice([0, 0, 1, 3, 12, 40]))
+        replacement = "".join(rng.choice(pieces) for _ in range(rng.choice([0, 1, 2, 5])))
+        text = edit_at(text, start, end, replacement)
+        trees.update(uri, language, text, step + 1)
+        assert_same_as_full_parse(trees, uri, language, text)
+    assert trees.full_parses == 1
+
+
+def test_earlier_trees_keep_describing_their_own_text() -> None:
+    text, cursor = split_cursor(SAMPLES["python"])
+    trees = SyntaxTrees()
+    trees.update("file:///a.py", "python", text, 1)
+    first = trees.get("file:///a.py", text)
+    assert first is not None
+    changed = edit_at(text, cursor, cursor, "if ready:\n                break\n")
+    trees.update("file:///a.py", "python", changed, 2)
+    assert shape(first.tree) == shape(parse("python", text))  # not edited in place
+    second = trees.get("file:///a.py", changed)
+    assert second is not None and second is not first
+
+
+def test_languages_unknown_files_and_closing() -> None:
+    trees = SyntaxTrees()
+    assert trees.get("file:///notes.txt", "hello") is None
+    trees.update("file:///notes.txt", None, "hello", 1)
+    assert trees.get("file:///notes.txt", "hello") is None
+    # The language comes from the languageId, else from the extension.
+    trees.update("file:///a.tsx", "typescriptreact", "const a = <div />;\n", 1)
+    document = trees.get("file:///a.tsx", "const a = <div />;\n")
+    assert document is not None and document.language == "tsx"
+    found = trees.get("file:///b.go", "package b\n")
+    assert found is not None and found.language == "go" and found.version is None
+    # A language change parses from scratch.
+    full = trees.full_parses
+    trees.update("file:///a.tsx", "typescript", "const a = 1;\n", 2)
+    assert trees.full_parses == full + 1
+    # The same text again costs nothing; a new version number is recorded.
+    incremental = trees.incremental_parses
+    trees.update("file:///a.tsx", "typescript", "const a = 1;\n", 3)
+    assert trees.incremental_parses == incremental and trees.full_parses == full + 1
+    again = trees.get("file:///a.tsx", "const a = 1;\n")
+    assert again is not None and again.version == 3
+    trees.close("file:///a.tsx")
+    full = trees.full_parses
+    assert trees.get("file:///a.tsx", "const a = 1;\n") is not None
+    assert trees.full_parses == full + 1
+
+
+def test_update_on_a_large_file_is_incremental_and_fast() -> None:
+    text, _ = split_cursor(SAMPLES["python"])
+    body = text[text.index("log = logging") :]
+    big = text + "".join(body.replace("Inventory", f"Inventory{i}") for i in range(47))
+    assert big.count("\n") >= 5000
+    trees = SyntaxTrees()
+    trees.update("file:///big.py", "python", big, 1)
+    middle = big.index("class Inventory20")
+    started = time.perf_counter()
+    rounds = 20
+    for step in range(rounds):
+        big = edit_at(big, middle, middle, "x")
+        trees.update("file:///big.py", "python", big, step + 2)
+    per_update = (time.perf_counter() - started) / rounds * 1000
+    source_old, source_new = big.encode(), edit_at(big, middle, middle, "y").encode()
+    started = time.perf_counter()
+    for _ in range(rounds):
+        diff_edit(source_old, source_new)
+    per_diff = (time.perf_counter() - started) / rounds * 1000
+    lines = big.count("\n")
+    print(f"\n{lines} lines: {per_update:.2f} ms per keystroke update, {per_diff:.3f} ms diffing")  # noqa: T201
+    assert trees.incremental_parses == rounds
+    assert_same_as_full_parse(trees, "file:///big.py", "python", big)
