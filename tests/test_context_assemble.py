@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
+from pathlib import Path
 
 import pytest
 import tree_sitter
@@ -1072,3 +1074,194 @@ def test_python_layout_with_elision_lines() -> None:
         context.suffix
         == "\n        lines.append(format_total(self.items.values(), currency))\n        return lines\n"
     )
+
+
+def test_unknown_language_gets_whole_line_windows_without_outline() -> None:
+    text = "".join(f"line {i}: some notes about the plan\n" for i in range(200))
+    cursor = text.index("line 120:") + len("line 120: some")
+    context = assemble_file_context(text, None, None, cursor, count_words, ContextBudget(50, 20, 100))
+    window = piece(context, "prefix")
+    assert context.prefix == window == text[cursor - len(window) : cursor]
+    assert window.startswith("line ")  # whole lines
+    assert context.suffix == " notes about the plan\n"  # the next whole line does not fit
+    assert count_words(window) <= 50 and count_words(context.suffix) <= 20
+    wider = assemble_file_context(text, None, None, cursor, count_words, ContextBudget(50, 60, 100))
+    assert wider.suffix.startswith(" notes about the plan\nline 121: some notes about the plan\n")
+    assert text[cursor:].startswith(wider.suffix) and wider.suffix.endswith("\n")
+    next_line = text[cursor + len(wider.suffix) :].split("\n", 1)[0] + "\n"
+    assert count_words(wider.suffix) <= 60 < count_words(wider.suffix + next_line)
+    assert wider.window_end_line == text[: cursor + len(wider.suffix)].count("\n") - 1
+    # A known language without a tree, or a tree of other text, falls back the same way.
+    tree = parse("python", "x = 1\n" * 500)
+    for language, given in (("python", None), ("python", tree)):
+        again = assemble_file_context(text, given, language, cursor, count_words, ContextBudget(50, 20, 100))
+        assert again == context
+
+
+def test_cursor_inside_a_statement_keeps_it_whole_after_the_cursor() -> None:
+    source = (
+        SAMPLES["python"]
+        .replace("<|>", "")
+        .replace('lines.append(f"{item.name}', 'lines.append(f"{it<|>em.name}')
+    )
+    text, cursor, context = assemble("python", source, ContextBudget(80, 60, 0))
+    assert context.suffix.startswith('em.name}: {units} units, {value:.2f} {currency}")\n')
+    assert context.prefix.endswith('            lines.append(f"{it')
+    assert [p.name for p in context.pieces] == ["prefix", "suffix"]  # no outline budget
+    assert_statement_bounded(text, cursor, parse("python", text), context)
+
+
+def test_statement_over_budget_around_the_cursor_is_cut_at_lines() -> None:
+    entries = "".join(f'    "key{i}": {i},\n' for i in range(300))
+    source = "import os\n\n\ndef table():\n    return {\n" + entries + '    "last": <|>\n    }\n'
+    text, cursor, context = assemble("python", source, ContextBudget(40, 20, 60))
+    window = piece(context, "prefix")
+    assert window.startswith('    "key') and window.endswith('    "last": ')
+    assert text[:cursor].endswith(window)
+    assert count_words(window) <= 40
+    outline = context.prefix[: -len(window)]
+    assert "def table():\n" in outline and "import os\n" in outline
+
+
+def test_outline_drops_signatures_first_then_imports() -> None:
+    full = assemble("python", SAMPLES["python"], SMALL)[2]
+    sizes = {p.name: p.tokens for p in full.pieces}
+    assert {"imports", "signatures", "enclosing"} <= set(sizes)
+    # Room for the headers and the imports, not for any signature.
+    room = sizes["enclosing"] + sizes["imports"] + 12
+    context = assemble("python", SAMPLES["python"], ContextBudget(60, 40, room))[2]
+    assert [p.name for p in context.pieces] == ["imports", "enclosing", "prefix", "suffix"]
+    assert piece(context, "imports") == piece(full, "imports")
+    # Room for the headers and a little more: all headers, a few imports (those the code uses first).
+    context = assemble("python", SAMPLES["python"], ContextBudget(60, 40, sizes["enclosing"] + 14))[2]
+    assert piece(context, "enclosing") == piece(full, "enclosing")
+    assert "signatures" not in [p.name for p in context.pieces]
+    assert piece(context, "imports").split("\n")[0] == "from .pricing import apply_discount, round_price"
+    # Room for less than all headers: the innermost go first, then what still fits.
+    context = assemble("python", SAMPLES["python"], ContextBudget(60, 40, 24))[2]
+    assert [p.name for p in context.pieces] == ["enclosing", "prefix", "suffix"]
+    assert piece(context, "enclosing") == "        for sku in sorted(self.items):\n            # ...\n"
+    context = assemble("python", SAMPLES["python"], ContextBudget(60, 40, 18))[2]
+    assert piece(context, "enclosing") == "class Inventory:\n    # ...\n"
+
+
+def test_headers_of_an_else_branch_and_a_decorated_method() -> None:
+    js = """import { log } from "./log.js";
+
+export function route(request) {
+  const path = request.path;
+  if (path === "/") {
+    log("home");
+    return home(request);
+  } else if (path.startsWith("/api/")) {
+    log("api");
+    return api(request);
+  } else {
+    log("not found");
+    const body = render404(path);
+    const headers = { "content-type": "text/html" };
+    <|>
+  }
+}
+"""
+    _, _, context = assemble("javascript", js, ContextBudget(20, 10, 200))
+    assert context.prefix == (
+        'import { log } from "./log.js";\n'
+        "\n"
+        "export function route(request) {\n"
+        "  // ...\n"
+        '  if (path === "/") {\n'
+        "    // ...\n"
+        '  } else if (path.startsWith("/api/")) {\n'
+        "    // ...\n"
+        "  } else {\n"
+        "    // ...\n"
+        "    "
+    )
+    py = """class Service:
+    def __init__(self, client):
+        self.client = client
+
+    @property
+    @functools.cache
+    def settings(self):
+        data = self.client.fetch()
+        merged = {}
+        for key, value in data.items():
+            merged[key] = value
+        merged.update(self.client.overrides)
+        <|>
+        return merged
+"""
+    _, _, context = assemble("python", py, ContextBudget(20, 10, 200))
+    enclosing = piece(context, "enclosing")
+    assert enclosing.startswith(
+        "class Service:\n    # ...\n    @property\n    @functools.cache\n    def settings(self):\n"
+    )
+
+
+def test_crlf_document_keeps_its_line_breaks() -> None:
+    text, cursor = split_cursor(SAMPLES["python"])
+    crlf = text.replace("\n", "\r\n")
+    crlf_cursor = cursor + text[:cursor].count("\n")
+    tree = parse("python", crlf)
+    context = assemble_file_context(crlf, tree, "python", crlf_cursor, count_words, SMALL)
+    assert context.prefix.endswith(crlf[crlf.rfind("\n", 0, crlf_cursor) + 1 : crlf_cursor])
+    assert crlf[:crlf_cursor].endswith(piece(context, "prefix"))
+    assert crlf[crlf_cursor:].startswith(context.suffix)
+    assert "# ...\r\n" in context.prefix
+
+
+@pytest.mark.parametrize("offset", [-5, 0, 1, 10**9])
+def test_edge_offsets_and_empty_documents(offset: int) -> None:
+    text, _ = split_cursor(SAMPLES["go"])
+    context = assemble_file_context(text, parse("go", text), "go", offset, count_words, SMALL)
+    clamped = min(max(offset, 0), len(text))
+    assert text[:clamped].endswith(piece(context, "prefix"))
+    assert text[clamped:].startswith(context.suffix)
+    empty = assemble_file_context("", parse("go", ""), "go", offset, count_words, SMALL)
+    assert (empty.prefix, empty.suffix, empty.window_start_line, empty.window_end_line) == ("", "", 0, 0)
+
+
+def test_budgets_with_a_real_tokenizer(smollm2_path: Path) -> None:
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=str(smollm2_path), vocab_only=True, verbose=False)
+
+    def count_real(text: str) -> int:
+        return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    for language in sorted(SAMPLES):
+        for budget in (SMALL, ContextBudget(25, 10, 80), ContextBudget(300, 120, 200)):
+            text, cursor, context = assemble(language, SAMPLES[language], budget, count_real)
+            window = piece(context, "prefix")
+            assert text[:cursor].endswith(window)
+            assert (
+                count_real(window) <= budget.prefix_tokens
+                or window == text[text.rfind("\n", 0, cursor) + 1 : cursor]
+            )
+            assert count_real(context.suffix) <= budget.suffix_tokens
+            outline = context.prefix[: len(context.prefix) - len(window)]
+            assert count_real(outline) <= budget.outline_tokens
+            for part in context.pieces:
+                assert part.tokens >= count_real(part.text), (language, part.name)
+            assert_statement_bounded(text, cursor, parse(language, text), context)
+
+
+def test_timing_on_a_five_thousand_line_file() -> None:
+    text, cursor = split_cursor(SAMPLES["python"])
+    body = text[text.index("log = logging") :]
+    copies = [body.replace("Inventory", f"Inventory{i}").replace("def ", f"def v{i}_") for i in range(47)]
+    big = text[:cursor] + "".join(copies[:23]) + text[cursor:] + "".join(copies[23:])
+    cursor = big.index("            \n        lines.append(format_total") + 12
+    assert big.count("\n") >= 5000
+    tree = parse("python", big)
+    for budget in (ContextBudget(), ContextBudget(256, 128, 128)):
+        rounds = 20
+        started = time.perf_counter()
+        for _ in range(rounds):
+            context = assemble_file_context(big, tree, "python", cursor, count_words, budget)
+        elapsed = (time.perf_counter() - started) / rounds * 1000
+        sizes = {p.name: p.tokens for p in context.pieces}
+        print(f"\n{big.count(chr(10))} lines, {budget}: {elapsed:.2f} ms per call, {sizes}")  # noqa: T201
+        assert context.prefix.endswith(big[big.rfind("\n", 0, cursor) + 1 : cursor])

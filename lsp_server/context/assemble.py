@@ -29,9 +29,10 @@ Layout of ``FileContext.prefix``; each elided region is one comment line (``# ..
                 units = self.available(sku)     <- the prefix window: whole statements, up to the cursor
                 lines.append(|
 
-When the outline is over its budget, signatures are dropped first, then imports (those that bind no
-name used near the cursor first); the enclosing headers go last, innermost kept longest, because
-without them the model loses the indentation and the scope it is completing in.
+The outline budget goes to the enclosing headers first (innermost first), because without them the
+model loses the indentation and the scope it is completing in; then to the imports (those that bind a
+name used near the cursor first); then to the signatures (nearest use first). So when it is short,
+signatures are dropped first, then imports.
 
 Token counts are taken statement by statement (each character is tokenized once, and far-away text
 never), and a segment ending in a whitespace run is charged one token more, because a BPE tokenizer may
@@ -82,6 +83,7 @@ _FUNCTION_ROWS = 80
 _MAX_MISSES = 4
 _MIN_ITEM_TOKENS = 4
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
+_CLOSERS = ("}", ")", "]", "end", "until")
 
 
 @attrs.frozen
@@ -439,14 +441,21 @@ def _indent_text(text: str) -> str:
 
 
 def _gap(doc: _Doc, previous_last: int | None, first: int, next_text: str) -> str:
-    """What goes between two shown regions: nothing, the blank lines between them, or an elision line."""
+    """What goes between two shown regions: nothing, the blank lines between them, or an elision line.
+
+    The elision line is indented like the first line it stands for (``if (a) {`` / ``  // ...`` /
+    ``} else {``), or like the line after it when the regions are out of file order.
+    """
     if previous_last is None or first == previous_last + 1:
         return ""
     if previous_last + 1 < first <= previous_last + 3 and not any(
         doc.lines[row].strip() for row in range(previous_last + 1, first)
     ):
         return doc.rows_text(previous_last + 1, first - 1)
-    return doc.elision(_indent_text(next_text))
+    elided = next((doc.lines[row] for row in range(previous_last + 1, first) if doc.lines[row].strip()), "")
+    if not elided or elided.lstrip().startswith(_CLOSERS):
+        return doc.elision(_indent_text(next_text))
+    return doc.elision(elided[: indent_of(elided)])
 
 
 def _layout(items: list[_Item], headers: list[tuple[int, int]]) -> list[_Block]:
