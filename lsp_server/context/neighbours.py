@@ -240,7 +240,11 @@ def _chunk_spans(lines: list[str], cuts: list[int], chunk_lines: int) -> list[tu
 
 
 class SnippetRing:
-    """Chunks and definitions of recently added documents, for picking prompt snippets."""
+    """Chunks and definitions of recently added documents, for picking prompt snippets.
+
+    A document brings at most ``max_chunks // 2`` chunks (its first ones), so that one big file does
+    not push every other file out of the ring; its definitions are all indexed.
+    """
 
     def __init__(self, max_chunks: int = 32, chunk_lines: int = 32, *, root: str | None = None) -> None:
         self.max_chunks = max_chunks
@@ -252,42 +256,44 @@ class SnippetRing:
         self._clock = 0
         self._parsers: dict[str, tree_sitter.Parser] = {}
         self._lock = threading.Lock()
+        self._parse_lock = threading.Lock()
 
-    def _parse(self, language: str, text: str) -> tree_sitter.Tree:
-        parser = self._parsers.get(language)
-        if parser is None:
-            parser = tree_sitter.Parser(get_language(language))
-            self._parsers[language] = parser
-        return parser.parse(text.encode("utf-8"))
+    def _parse(self, language: str, source: bytes) -> tree_sitter.Tree:
+        with self._parse_lock:  # a parser is not thread-safe
+            parser = self._parsers.get(language)
+            if parser is None:
+                parser = tree_sitter.Parser(get_language(language))
+                self._parsers[language] = parser
+            return parser.parse(source)
 
     def add_document(
         self, uri: str, language: str | None, text: str, *, tree: tree_sitter.Tree | None = None
     ) -> None:
         """Chunk and index a document (on open, and after edits); it replaces what the uri had before.
 
-        ``tree``, when given, must be the parse of exactly ``text`` (it saves a parse).
+        ``tree``, when given, must be the parse of exactly ``text`` (it saves a parse). The work is done
+        before the ring is locked: a pick never waits for a big file to be indexed.
         """
         canonical = language if language in SUPPORTED_LANGUAGES else detect_language(language, uri)
         path = _path_of(uri, self.root)
         lines = text.split("\n")
         definitions: dict[str, list[_Definition]] = {}
         cuts: list[int] = []
-        with self._lock:
-            if canonical is not None:
-                if tree is None:
-                    tree = self._parse(canonical, text)
-                cuts = _cut_rows(tree.root_node, canonical, self.chunk_lines)
-                source = text.encode("utf-8")
-                for site, owner in _indexed_sites(tree.root_node, canonical):
-                    definition = _definition(site, owner, (uri, path, canonical), source, lines)
-                    definitions.setdefault(site.name, []).append(definition)
-            chunks = []
-            for first, last in _chunk_spans(lines, cuts, self.chunk_lines):
-                body = "\n".join(lines[first : last + 1]).strip("\n")
-                line_set = _line_set(body)
-                if len(line_set) < 2:
-                    continue
+        if canonical is not None:
+            source = text.encode("utf-8")
+            if tree is None:
+                tree = self._parse(canonical, source)
+            cuts = _cut_rows(tree.root_node, canonical, self.chunk_lines)
+            for site, owner in _indexed_sites(tree.root_node, canonical):
+                definition = _definition(site, owner, (uri, path, canonical), source, lines)
+                definitions.setdefault(site.name, []).append(definition)
+        chunks = []
+        for first, last in _chunk_spans(lines, cuts, self.chunk_lines):
+            body = "\n".join(lines[first : last + 1]).strip("\n")
+            line_set = _line_set(body)
+            if len(line_set) >= 2:
                 chunks.append(_Chunk(uri, path, body + "\n", first, line_set, _word_set(body)))
+        with self._lock:
             self._clock += 1
             self._recency[uri] = self._clock
             self._definitions[uri] = definitions

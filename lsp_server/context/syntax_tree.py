@@ -9,6 +9,7 @@ helpers here read those facts from the tree.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 import types
 from collections.abc import Mapping
@@ -334,6 +335,7 @@ _IDENTIFIER_KINDS = (
     "shorthand_property_identifier",
     "namespace_identifier",
 )
+_REQUIRE = re.compile(r"\brequire\s*[(\"']")
 _COMMENT_MARKERS = types.MappingProxyType({"python": "#", "lua": "--"})
 
 
@@ -545,7 +547,7 @@ def import_nodes(root: tree_sitter.Node, language: str) -> list[tree_sitter.Node
             language in ("lua", "javascript", "typescript", "tsx")
             and node.type in ("variable_declaration", "lexical_declaration")
             and node.start_point.row == node.end_point.row
-            and "require(" in _text(node).replace(" (", "(")
+            and _REQUIRE.search(_text(node)) is not None
         ):
             found.append(node)
     return found
@@ -846,9 +848,11 @@ def definition_text(site: DefinitionSite, lines: list[str]) -> str:
 def render_signature(site: DefinitionSite, source: bytes, lines: list[str], language: str) -> str:
     """A definition's header without its body, indented as in the file.
 
-    Python: the ``def``/``class`` line(s), the docstring's first line, then ``...``. Brace languages:
-    the header then ``{ ... }`` (C/C++ functions: a ``;`` prototype). Lua: the header, ``-- ...``,
-    ``end``. Short types (up to 12 lines: struct fields, enums) and one-line definitions are shown whole.
+    Python: the ``def``/``class`` line(s), the docstring's first line, then ``...`` (a class: its
+    ``__init__`` signature instead, which says how to make one). Brace languages: the header then
+    ``{ ... }`` (C/C++ functions: a ``;`` prototype). Lua: the header, ``-- ...``, ``end``. Short types
+    (up to 12 lines: struct fields, enums), one-line definitions and Lua functions of up to 3 lines are
+    shown whole, and a leading one-line comment (Go's ``// Name ...``, ``///``) and attributes come along.
     """
     first = _leading_rows(site, lines)
     node = site.node
