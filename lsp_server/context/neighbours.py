@@ -14,6 +14,7 @@ document's definitions (top-level ones and class methods) are indexed by name.
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 import urllib.parse
@@ -228,12 +229,12 @@ def _cut_rows(root: tree_sitter.Node, language: str, chunk_lines: int) -> list[i
 def _chunk_spans(lines: list[str], cuts: list[int], chunk_lines: int) -> list[tuple[int, int]]:
     """(first, last) rows of chunks of at most ``chunk_lines`` lines, ending before a cut row if possible."""
     spans = []
-    cut_set = sorted(set(cuts) | {len(lines)})
+    cut_rows = sorted(set(cuts) | {len(lines)})
     start = 0
     while start < len(lines):
         limit = start + chunk_lines
-        ends = [row for row in cut_set if start < row <= limit]
-        end = ends[-1] if ends else min(limit, len(lines))
+        index = bisect.bisect_right(cut_rows, limit) - 1  # the last cut row at or before the limit
+        end = cut_rows[index] if index >= 0 and cut_rows[index] > start else min(limit, len(lines))
         spans.append((start, end - 1))
         start = end
     return spans
@@ -287,8 +288,10 @@ class SnippetRing:
             for site, owner in _indexed_sites(tree.root_node, canonical):
                 definition = _definition(site, owner, (uri, path, canonical), source, lines)
                 definitions.setdefault(site.name, []).append(definition)
-        chunks = []
+        chunks: list[_Chunk] = []
         for first, last in _chunk_spans(lines, cuts, self.chunk_lines):
+            if len(chunks) >= max(1, self.max_chunks // 2):
+                break
             body = "\n".join(lines[first : last + 1]).strip("\n")
             line_set = _line_set(body)
             if len(line_set) >= 2:
@@ -297,7 +300,7 @@ class SnippetRing:
             self._clock += 1
             self._recency[uri] = self._clock
             self._definitions[uri] = definitions
-            self._insert(uri, chunks[: max(1, self.max_chunks // 2)])
+            self._insert(uri, chunks)
 
     def _insert(self, uri: str, chunks: list[_Chunk]) -> None:
         """Put a document's chunks in front; drop near-duplicates among the older ones, then the oldest."""
