@@ -7,14 +7,21 @@ of a block just opened (multi-line), and nothing at all where a suggestion would
 
 from __future__ import annotations
 
-import attrs
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import attrs
+import tree_sitter
+
+from lsp_server.context.assemble import ContextBudget, assemble_file_context
 from lsp_server.context.completion_kind import (
     CompletionDecision,
     CompletionKind,
     decide_completion_kind,
 )
-from lsp_server.context.languages import detect_language
+from lsp_server.context.languages import detect_language, parse
+from lsp_server.context.neighbours import Snippet
 from lsp_server.document import Cursor, DocumentSnapshot, locate, offset_of
 from lsp_server.engine.engine import (
     GenerationRequest,
@@ -24,8 +31,9 @@ from lsp_server.engine.engine import (
     StopRule,
 )
 from lsp_server.postprocess.stops import multi_line_stop, single_line_stop
-from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
-from lsp_server.prompt.fim import PromptLayout, build_fim_prompt
+from lsp_server.postprocess.syntax import PostprocessContext, block_close_stop, first_stop, postprocess
+from lsp_server.prompt.context_prompt import PromptInputs, build_context_prompt
+from lsp_server.prompt.fim import PromptLayout
 from lsp_server.settings import CompletionSettings
 
 
@@ -39,6 +47,21 @@ class CompletionPlan:
     decision: CompletionDecision
     prefix: str
     suffix: str
+    tree: tree_sitter.Tree | None = None
+    """The document's parse tree for exactly ``snapshot.text`` (None: parsed on the engine's worker)."""
+    snippets: tuple[Snippet, ...] = ()
+    """Code from other open files, most useful first."""
+    path: str = ""
+    repo: str = ""
+    planned_ms: float = 0.0
+
+
+@attrs.frozen
+class Completion:
+    """A suggestion and how it was made (the prompt's pieces, token counts, timings, rules applied)."""
+
+    text: str
+    provenance: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -54,8 +77,18 @@ def plan_completion(
     column: int,
     settings: CompletionSettings,
     encoding: str = "utf-16",
+    *,
+    tree: tree_sitter.Tree | None = None,
+    neighbours: Callable[[CompletionPlan], Sequence[Snippet]] | None = None,
+    path: str = "",
+    repo: str = "",
 ) -> CompletionPlan | Skip:
-    """Decide whether and how to complete at a position; never raises for bad input."""
+    """Decide whether and how to complete at a position; never raises for bad input.
+
+    ``tree`` is the parse tree of exactly ``snapshot.text`` when the caller keeps one (incrementally
+    updated); ``neighbours`` picks snippets of other files for the plan.
+    """
+    started = time.perf_counter()
     text = snapshot.text
     if len(text) > settings.max_document_bytes or (
         len(text) * 4 > settings.max_document_bytes
@@ -70,35 +103,81 @@ def plan_completion(
     language = detect_language(snapshot.language_id, snapshot.uri)
     if language is None:
         return Skip(f"unknown language '{snapshot.language_id}'")
-    decision = decide_completion_kind(text, cursor.line, cursor.character, language)
+    decision = decide_completion_kind(text, cursor.line, cursor.character, language, tree=tree)
     if decision.kind is CompletionKind.NONE:
         return Skip(decision.reason)
     offset = offset_of(text, cursor)
-    return CompletionPlan(snapshot, cursor, language, decision, text[:offset], text[offset:])
+    plan = CompletionPlan(
+        snapshot, cursor, language, decision, text[:offset], text[offset:], tree, path=path, repo=repo
+    )
+    if neighbours is not None:
+        plan = attrs.evolve(plan, snippets=tuple(neighbours(plan)))
+    return attrs.evolve(plan, planned_ms=(time.perf_counter() - started) * 1000)
+
+
+def _postprocess_context(plan: CompletionPlan) -> PostprocessContext:
+    return PostprocessContext(
+        language=plan.language,
+        prefix=plan.prefix,
+        suffix=plan.suffix,
+        multi_line=plan.decision.kind is CompletionKind.MULTI_LINE,
+        indent_unit=plan.decision.indent_unit,
+    )
 
 
 def stop_rule_for(plan: CompletionPlan, settings: CompletionSettings) -> StopRule:
-    """The rule that ends decoding for this kind of completion."""
+    """The rule that ends decoding for this kind of completion (and when the cursor's block closes)."""
     if plan.decision.kind is CompletionKind.MULTI_LINE and plan.decision.block_indent is not None:
         cursor_line = plan.prefix.rsplit("\n", 1)[-1]
         indent = len(cursor_line.expandtabs(4)) - len(cursor_line.expandtabs(4).lstrip())
-        return multi_line_stop(plan.decision.block_indent, indent, max_lines=settings.max_lines_multi_line)
-    return single_line_stop()
+        rule = multi_line_stop(plan.decision.block_indent, indent, max_lines=settings.max_lines_multi_line)
+    else:
+        rule = single_line_stop()
+    if plan.language is None:
+        return rule
+    return first_stop(rule, block_close_stop(_postprocess_context(plan)))
 
 
 def make_request(plan: CompletionPlan, settings: CompletionSettings) -> GenerationRequest:
-    """The engine request for a plan: prompt built on the engine's worker, with its tokenizer."""
+    """The engine request for a plan: context assembled and prompt built on the engine's worker."""
+    notes: dict[str, Any] = {}
 
     def build(info: ModelInfo, tokenize: ModelTokenizer) -> PromptLayout:
-        return build_fim_prompt(
-            plan.prefix,
-            plan.suffix,
+        started = time.perf_counter()
+        tree = plan.tree
+        if tree is None and plan.language is not None:
+            tree = parse(plan.language, plan.snapshot.text)
+        budget = ContextBudget(
+            prefix_tokens=settings.prefix_tokens,
+            suffix_tokens=settings.suffix_tokens if info.fim else 0,
+            outline_tokens=settings.outline_tokens,
+        )
+        context = assemble_file_context(
+            plan.snapshot.text,
+            tree,
+            plan.language,
+            len(plan.prefix),
+            tokenize.count,
+            budget,
+        )
+        layout = build_context_prompt(
+            PromptInputs(
+                context=context,
+                snippets=plan.snippets,
+                path=plan.path,
+                repo=plan.repo,
+                language=plan.language,
+                neighbour_budget=settings.neighbour_tokens,
+                heal=settings.token_healing,
+            ),
             fim=info.fim,
             tokenize=tokenize,
-            prefix_budget=settings.prefix_tokens,
-            suffix_budget=settings.suffix_tokens if info.fim else 0,
+            detokenize=tokenize.detokenize,
             bos=info.bos,
         )
+        notes["context_ms"] = (time.perf_counter() - started) * 1000
+        notes["window"] = [context.window_start_line, context.window_end_line]
+        return layout
 
     multi = plan.decision.kind is CompletionKind.MULTI_LINE
     return GenerationRequest(
@@ -108,18 +187,65 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
         temperature=settings.temperature,
         priority=0,
         label=f"inline completion ({plan.decision.kind.value})",
+        notes=notes,
     )
 
 
-def finish_completion(plan: CompletionPlan, result: GenerationResult) -> str | None:
+def provenance(plan: CompletionPlan, result: GenerationResult, notes: dict[str, Any]) -> dict[str, Any]:
+    """How a suggestion was made: the prompt's pieces with their token counts, reuse and timings."""
+    layout = result.prompt
+    return {
+        "kind": plan.decision.kind.value,
+        "language": plan.language,
+        "pieces": [] if layout is None else [{"name": p.name, "tokens": p.tokens} for p in layout.pieces],
+        "promptTokens": 0 if layout is None else layout.size,
+        "healing": "" if layout is None else layout.healing,
+        "evaluatedTokens": result.prompt_tokens_evaluated,
+        "reusedTokens": result.reused_prefix_tokens,
+        "reuse": result.reuse,
+        "generatedTokens": result.generated_tokens,
+        "stopReason": result.stop_reason,
+        "window": notes.get("window"),
+        "timings": {
+            "planMs": round(plan.planned_ms, 3),
+            "contextMs": round(float(notes.get("context_ms", 0.0)), 3),
+            "queueMs": round(result.queue_ms, 3),
+            "promptMs": round(result.prompt_ms, 3),
+            "decodeMs": round(result.decode_ms, 3),
+        },
+    }
+
+
+def visible_start(plan: CompletionPlan, text: str) -> str:
+    """The model's text without the extra space it puts after indentation the editor already typed.
+
+    A model that saw the indentation as its own token tends to start with one more space (its usual
+    ``"   " + " return"`` split) when token healing could not take the indentation back.
+    """
+    cursor_line = plan.prefix.rsplit("\n", 1)[-1]
+    if cursor_line and not cursor_line.strip() and text[:1] in (" ", "\t"):
+        return text.lstrip(" \t")
+    return text
+
+
+def finish_completion(
+    plan: CompletionPlan, result: GenerationResult, notes: dict[str, Any] | None = None
+) -> Completion | None:
     """Post-process the model's text into what the editor shows; None when nothing useful is left."""
     if result.stop_reason in ("cancelled", "not_ready", "error", "prompt_too_long"):
         return None
+    started = time.perf_counter()
     text = result.text
     if plan.decision.kind is CompletionKind.SINGLE_LINE:
         text = text.split("\n", 1)[0].rstrip("\r")
-    text = trim_suffix_overlap(text, plan.suffix)
-    text = finalize_completion(text)
-    if is_useless(text):
+    rules: list[str] = []
+    if visible_start(plan, text) != text:
+        text = visible_start(plan, text)
+        rules.append("leading_space")
+    done = postprocess(text, _postprocess_context(plan))
+    details = provenance(plan, result, notes or {})
+    details["rules"] = [*rules, *done.rules]
+    details["timings"]["postprocessMs"] = round((time.perf_counter() - started) * 1000, 3)
+    if done.text is None or not done.text.strip():
         return None
-    return text
+    return Completion(done.text, details)

@@ -21,11 +21,13 @@ from typing import Any
 import attrs
 
 from lsp_server.completion import (
+    Completion,
     CompletionPlan,
     Skip,
     finish_completion,
     make_request,
     plan_completion,
+    visible_start,
 )
 from lsp_server.document import DocumentSnapshot, locate, offset_of
 from lsp_server.engine.engine import Engine, EngineState, GenerationRequest, GenerationResult
@@ -34,6 +36,8 @@ from lsp_server.settings import CompletionSettings
 logger = logging.getLogger(__name__)
 
 SPECULATION_PRIORITY = 20
+Planner = Callable[[DocumentSnapshot, int, int], CompletionPlan | Skip]
+"""Plans a completion for a document at (line, UTF-16 column): the server's, with its trees and snippets."""
 PREWARM_PRIORITY = 30
 PREWARM_IDLE_S = 0.3
 
@@ -47,6 +51,7 @@ class Suggestion:
     suffix: str
     text: str
     speculative: bool = False
+    provenance: dict[str, Any] = attrs.field(factory=dict, eq=False)
 
 
 @attrs.frozen
@@ -55,6 +60,7 @@ class CacheHit:
 
     text: str
     speculative: bool
+    provenance: dict[str, Any] = attrs.field(factory=dict, eq=False)
 
 
 class SuggestionCache:
@@ -87,7 +93,7 @@ class SuggestionCache:
             return None
         entry = best[1]
         self._entries.move_to_end((entry.uri, entry.prefix, entry.suffix))
-        return CacheHit(entry.text[len(prefix) - len(entry.prefix) :], entry.speculative)
+        return CacheHit(entry.text[len(prefix) - len(entry.prefix) :], entry.speculative, entry.provenance)
 
     def forget(self, uri: str) -> None:
         """Drop every entry of a closed document."""
@@ -143,7 +149,7 @@ class InFlight:
         request.on_text = self._on_text
 
     def _on_text(self, text: str) -> None:
-        self.text = text  # worker thread; a str assignment is atomic
+        self.text = visible_start(self.plan, text)  # worker thread; a str assignment is atomic
 
     def typed_since(self, prefix: str, suffix: str) -> str | None:
         """Characters typed after this generation's cursor, if the new context extends it."""
@@ -183,9 +189,13 @@ class CompletionService:
         self,
         engine: Callable[[], Engine | None],
         settings: Callable[[], CompletionSettings],
+        planner: Planner | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
+        self._planner: Planner = planner or (
+            lambda snapshot, line, column: plan_completion(snapshot, line, column, settings())
+        )
         self.cache = SuggestionCache()
         self.typing = TypingTracker()
         self.stats = SchedulingStats()
@@ -269,7 +279,7 @@ class CompletionService:
 
     # --- requests ------------------------------------------------------------------------------
 
-    async def complete(self, plan: CompletionPlan) -> str | None:
+    async def complete(self, plan: CompletionPlan) -> Completion | None:
         """The suggestion for ``plan``: from the cache, a running generation, or a new one."""
         uri = plan.snapshot.uri
         ticket = self._latest.get(uri, 0) + 1
@@ -279,7 +289,8 @@ class CompletionService:
             self.stats.typed_ahead_hits += 1
             if hit.speculative:
                 self.stats.speculation_hits += 1
-            return hit.text
+            source = "speculation" if hit.speculative else "typed-ahead"
+            return Completion(hit.text, {**hit.provenance, "source": source})
         flight = self._inflight.get(uri)
         if flight is not None:
             typed = flight.typed_since(plan.prefix, plan.suffix)
@@ -295,7 +306,7 @@ class CompletionService:
                 return None
         return await self._generate(plan)
 
-    async def _generate(self, plan: CompletionPlan) -> str | None:
+    async def _generate(self, plan: CompletionPlan) -> Completion | None:
         engine = self._engine()
         if engine is None or engine.state is EngineState.FAILED:
             return None
@@ -310,7 +321,7 @@ class CompletionService:
             self.typing.observed(time.monotonic() - started)
         return text
 
-    async def _follow(self, flight: InFlight, typed: str) -> str | None:
+    async def _follow(self, flight: InFlight, typed: str) -> Completion | None:
         """Wait for a shared generation; this caller's cancel stops it only if nobody else wants it."""
         assert flight.future is not None
         flight.subscribers += 1
@@ -327,14 +338,18 @@ class CompletionService:
         uri = flight.plan.snapshot.uri
         if self._inflight.get(uri) is flight and flight.subscribers == 0:
             del self._inflight[uri]
-        text = finish_completion(flight.plan, result)
-        if text is None:
+        finished = finish_completion(flight.plan, result, flight.request.notes)
+        if finished is None:
             return None
-        self.cache.put(Suggestion(uri, flight.plan.prefix, flight.plan.suffix, text))
+        text = finished.text
+        self.cache.put(
+            Suggestion(uri, flight.plan.prefix, flight.plan.suffix, text, False, finished.provenance)
+        )
         if not text.startswith(typed) or len(typed) >= len(text):
             return None
         self._speculate(flight.plan, text)
-        return text[len(typed) :]
+        source = "in-flight" if typed else "model"
+        return Completion(text[len(typed) :], {**finished.provenance, "source": source})
 
     def _expire(self, flight: InFlight) -> None:
         """A pinned generation nobody waits for: give the next keystroke's request a moment to claim it."""
@@ -377,9 +392,9 @@ class CompletionService:
             if finished.cancelled():
                 request.cancel.cancel("replaced")
                 return
-            text = finish_completion(plan, finished.result())
-            if text is not None and max_tokens is None:
-                self.cache.put(Suggestion(uri, plan.prefix, plan.suffix, text, speculative=True))
+            done = finish_completion(plan, finished.result(), request.notes)
+            if done is not None and max_tokens is None:
+                self.cache.put(Suggestion(uri, plan.prefix, plan.suffix, done.text, True, done.provenance))
 
         future.add_done_callback(done)
 
@@ -391,7 +406,7 @@ class CompletionService:
         column_text = accepted_prefix.rsplit("\n", 1)[-1]
         column = sum(2 if ord(char) > 0xFFFF else 1 for char in column_text)
         snapshot = DocumentSnapshot(plan.snapshot.uri, plan.snapshot.language_id, None, document)
-        next_plan = plan_completion(snapshot, line, column, self._settings())
+        next_plan = self._planner(snapshot, line, column)
         if isinstance(next_plan, Skip):
             return
         self.stats.speculations += 1
@@ -399,7 +414,7 @@ class CompletionService:
 
     def prewarm(self, snapshot: DocumentSnapshot, line: int, column: int) -> None:
         """Evaluate the prompt for a likely cursor ahead of time (no output), at the lowest priority."""
-        plan = plan_completion(snapshot, line, column, self._settings())
+        plan = self._planner(snapshot, line, column)
         if isinstance(plan, Skip):
             return
         self.stats.prewarms += 1

@@ -36,6 +36,9 @@ class CompletionSettings:
     enabled: bool = True
     prefix_tokens: int = 1536
     suffix_tokens: int = 512
+    outline_tokens: int = 384
+    neighbour_tokens: int = 512
+    token_healing: bool = True
     max_tokens_single_line: int = 64
     max_tokens_multi_line: int = 256
     max_lines_multi_line: int = 64

@@ -44,6 +44,13 @@ DESCRIPTIONS: dict[str, str] = {
     "Completions' flips this.",
     "completion.prefix_tokens": "Most tokens of text before the cursor put in the prompt.",
     "completion.suffix_tokens": "Most tokens of text after the cursor put in the prompt.",
+    "completion.outline_tokens": "Most tokens of the file's outline (imports, enclosing headers, "
+    "signatures of the definitions the code near the cursor uses) put in the prompt when they are "
+    "outside the window.",
+    "completion.neighbour_tokens": "Most tokens of code from other recently opened or edited files put in "
+    "the prompt (definitions the code near the cursor uses, then similar code).",
+    "completion.token_healing": "When the cursor is inside a word, let the model re-write the word's "
+    "start (the prompt stops at the last whole token), so 'yi' can become 'yield'.",
     "completion.max_tokens_single_line": "Most tokens generated for a single-line completion.",
     "completion.max_tokens_multi_line": "Most tokens generated for a multi-line completion.",
     "completion.max_lines_multi_line": "Most lines in a multi-line completion.",

@@ -89,8 +89,9 @@ async def test_qwen35_hybrid_fim_completion(qwen35_path: Path) -> None:
         assert info["model"]["hybrid"] is True
         assert info["completed"] >= 1
         assert info["promptTokensEvaluated"] > 0
-        assert len(items) == 1
-        assert "\n" not in str(items[0].insert_text)
+        # Random weights write random text: the syntax guard may rightly drop it, but never two lines.
+        assert len(items) <= 1
+        assert all("\n" not in str(item.insert_text) for item in items)
         assert not [m for m in client.messages if m.type == types.MessageType.Error]
 
 

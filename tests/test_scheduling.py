@@ -74,7 +74,7 @@ def engine(smollm2_path: Path) -> Iterator[Engine]:
 async def test_inflight_generation_is_kept_when_typing_matches_it(engine: Engine) -> None:
     settings = CompletionSettings(max_tokens_multi_line=300, max_lines_multi_line=200)
     service = CompletionService(lambda: engine, lambda: settings)
-    text = "class Matrix:\n    \n"
+    text = "def fibonacci(n):\n    \n"
     first_plan = plan_at(text, 1, 4, settings)
     first = asyncio.ensure_future(service.complete(first_plan))
     flight = None
@@ -84,13 +84,14 @@ async def test_inflight_generation_is_kept_when_typing_matches_it(engine: Engine
             break
         await asyncio.sleep(0.01)
     assert flight is not None
-    typed = flight.text[:3]
+    typed = flight.text[:3]  # what the user sees (the model's extra space after the indentation is gone)
     second_text = text[: text.index("\n") + 5] + typed + "\n"
     second_plan = plan_at(second_text, 1, 4 + len(typed), settings)
     second = await service.complete(second_plan)
     full = await first
     assert full is not None and second is not None
-    assert second == full[len(typed) :]
+    assert second.text == full.text[len(typed) :]
+    assert second.provenance["source"] == "in-flight" and full.provenance["source"] == "model"
     assert service.stats.inflight_hits == 1
     # One generation served both requests; the rest were speculative "as if accepted" requests.
     assert engine.stats.requests - service.stats.speculations == 1

@@ -33,6 +33,7 @@ from lsp_server.engine.model_source import ModelSpec, resolve_model
 from lsp_server.engine.state_cache import StateCache, common_prefix
 from lsp_server.prompt.fim import FimTokens, PromptLayout, detect_fim_tokens
 from lsp_server.prompt.healing import TokenConstraint, natural_cuts
+from lsp_server.prompt.token_cache import TokenCache
 
 logger = logging.getLogger(__name__)
 
@@ -119,11 +120,19 @@ class ModelTokenizer:
 
     def __init__(self, llm: Any) -> None:
         self._llm = llm
+        self._cache = TokenCache(self._plain)
+
+    def _plain(self, text: str) -> list[int]:
+        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return tokens
 
     def __call__(self, text: str) -> list[int]:
         """Tokenize plain text: special-token spellings stay ordinary text (safe for user code)."""
-        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-        return tokens
+        return self._cache(text)
+
+    def count(self, text: str) -> int:
+        """How many tokens plain ``text`` is (cached per line: cheap for text seen before)."""
+        return self._cache.count(text)
 
     def with_special(self, text: str) -> list[int]:
         """Tokenize text containing special tokens (``<|im_start|>`` ...), e.g. a rendered chat."""
@@ -152,6 +161,8 @@ class GenerationRequest:
     preemption: str = "none"
     """What a more urgent request does to this one: "none" (waits), "abandon" (stops it: speculation,
     pre-warm) or "resume" (suspends it between tokens and resumes it afterwards: code actions)."""
+    notes: dict[str, Any] = attrs.Factory(dict)
+    """Free-form facts the prompt builder records (context timings, window) for provenance; not read here."""
 
 
 @attrs.frozen
@@ -514,6 +525,8 @@ class Engine:
             "yes" if self.info.fim else "no",
             self.info.load_seconds,
         )
+        if self.info.fim is not None:
+            self._healing_index()  # ~0.4 s once, here rather than on the first mid-word request
         self._set_state(EngineState.READY, f"Model {self.info.name} ready")
         if self.info.fim is None:
             self._emit(
@@ -799,8 +812,15 @@ class Engine:
 
     def _natural_cuts(self, healing: bytes) -> tuple[int, ...] | None:
         """Where the model's own tokenization of the healed characters puts token boundaries."""
-        tokens = self._llm.tokenize(healing, add_bos=False, special=False)
-        return natural_cuts([self._llm.detokenize([token]) for token in tokens], healing)
+        # Spaces are tokenized together with what follows them ("   " + " return"): judge a run of spaces
+        # with a word after it, keeping only the boundaries inside the run.
+        spaces = healing[-1:] in (b" ", b"\t")
+        probe = healing + b"x" if spaces else healing
+        tokens = self._llm.tokenize(probe, add_bos=False, special=False)
+        cuts = natural_cuts([self._llm.detokenize([token]) for token in tokens], probe)
+        if cuts is None or not spaces:
+            return cuts
+        return tuple(cut for cut in cuts if cut < len(healing))
 
     def _constrain_next(self, healing: bytes, done: int, cuts: tuple[int, ...] | None) -> bool:
         """Mask the next token's logits to those that keep spelling ``healing[done:]``; False if none can.

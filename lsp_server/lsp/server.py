@@ -16,10 +16,10 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
-from lsp_server.completion import CompletionPlan, Skip
-from lsp_server.completion import plan_completion as _plan
+from lsp_server.completion import Completion, CompletionPlan, Skip
 from lsp_server.config.layers import SettingsStore
 from lsp_server.config.watch import FileWatcher
+from lsp_server.context.workspace import WorkspaceContext
 from lsp_server.document import DocumentSnapshot
 from lsp_server.engine.engine import (
     Engine,
@@ -57,7 +57,12 @@ class QwenLanguageServer(LanguageServer):
         self._progress_token: str | None = None
         self._progress_percent = -1
         self._client_has_inline = False
-        self.completions = CompletionService(lambda: self.engine, lambda: self.settings.completion)
+        self.context = WorkspaceContext()
+        self.completions = CompletionService(
+            lambda: self.engine,
+            lambda: self.settings.completion,
+            self.context.planner(lambda: self.settings.completion, self.position_encoding),
+        )
         self.config = SettingsStore(self.settings)
         self.prompts = PromptLibrary()
         self.watcher: FileWatcher | None = None
@@ -250,25 +255,35 @@ class QwenLanguageServer(LanguageServer):
             return Skip("document not available")
         if not self.settings.completion.enabled:
             return Skip("completions are disabled in settings")
-        negotiated = self.workspace.position_encoding
-        encoding = str(getattr(negotiated, "value", negotiated) or "utf-16")
-        return _plan(snapshot, position.line, position.character, self.settings.completion, encoding)
+        if self.context.root is None:
+            self.context.root = self.workspace.root_uri
+        return self.context.plan(
+            snapshot, position.line, position.character, self.settings.completion, self.position_encoding()
+        )
 
-    async def complete(self, uri: str, position: types.Position) -> tuple[str, CompletionPlan] | None:
+    def position_encoding(self) -> str:
+        """The position encoding negotiated with the client (UTF-16 unless it asked otherwise)."""
+        negotiated = self.workspace.position_encoding
+        return str(getattr(negotiated, "value", negotiated) or "utf-16")
+
+    async def complete(self, uri: str, position: types.Position) -> tuple[Completion, CompletionPlan] | None:
         """Answer one completion request (cache, running generation or a new one: see scheduling)."""
         plan = self.plan_completion(uri, position)
         if isinstance(plan, Skip):
             logger.debug("no completion at %s:%s: %s", uri, position.line, plan.reason)
             return None
-        text = await self.completions.complete(plan)
+        completion = await self.completions.complete(plan)
         current = self.snapshot(uri)
-        if text is None or current is None or current.version != plan.snapshot.version:
+        if completion is None or current is None or current.version != plan.snapshot.version:
             return None
-        return text, plan
+        logger.debug("completion provenance for %s:%s: %s", uri, position.line, completion.provenance)
+        return completion, plan
 
     def document_changed(self, uri: str, changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
         """Tell the scheduler where the user is typing (the end of the last edit) and pre-warm there."""
         snapshot = self.snapshot(uri)
+        if snapshot is not None:
+            self.context.changed(snapshot)
         last = changes[-1] if changes else None
         if snapshot is None or not isinstance(last, types.TextDocumentContentChangePartial):
             return
@@ -283,7 +298,13 @@ class QwenLanguageServer(LanguageServer):
         """Evaluate the start of a newly opened document while the user has not asked for anything yet."""
         snapshot = self.snapshot(uri)
         if snapshot is not None:
+            self.context.opened(snapshot)
             self.completions.document_opened(snapshot)
+
+    def document_closed(self, uri: str) -> None:
+        """Forget a closed document's tree and pending work (its snippets stay in the ring)."""
+        self.context.closed(uri)
+        self.completions.document_closed(uri)
 
     def stats(self) -> dict[str, Any]:
         """Engine counters for tests and debugging."""

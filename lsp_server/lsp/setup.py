@@ -46,12 +46,15 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
         outcome = await ls.complete(params.text_document.uri, params.position)
         if outcome is None:
             return types.InlineCompletionList(items=[])
-        text, _plan = outcome
+        completion, _plan = outcome
+        # InlineCompletionItem has no `data`: how the suggestion was made rides in the accept command.
         item = types.InlineCompletionItem(
-            insert_text=text,
+            insert_text=completion.text,
             range=_range_at(params.position),
             command=types.Command(
-                title="Accepted", command=ACCEPTED_COMMAND, arguments=[params.text_document.uri]
+                title="Accepted",
+                command=ACCEPTED_COMMAND,
+                arguments=[params.text_document.uri, completion.provenance],
             ),
         )
         return types.InlineCompletionList(items=[item])
@@ -64,7 +67,8 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
         outcome = await ls.complete(params.text_document.uri, params.position)
         if outcome is None:
             return types.CompletionList(is_incomplete=True, items=[])
-        text, _plan = outcome
+        completion, _plan = outcome
+        text = completion.text
         label = text.strip().splitlines()[0][:60]
         item = types.CompletionItem(
             label=label,
@@ -73,6 +77,7 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
             text_edit=types.TextEdit(range=_range_at(params.position), new_text=text),
             insert_text_format=types.InsertTextFormat.PlainText,
             sort_text="0",
+            data=completion.provenance,
         )
         return types.CompletionList(is_incomplete=True, items=[item])
 
@@ -119,7 +124,7 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: QwenLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.completions.document_closed(params.text_document.uri)
+        ls.document_closed(params.text_document.uri)
 
     @server.command(ACCEPTED_COMMAND)
     def accepted(ls: QwenLanguageServer, *args: Any) -> None:

@@ -56,8 +56,10 @@ def partial_word(text: str) -> str:
         return "" if word.isdigit() else word
     while start > 0 and text[start - 1] in _HORIZONTAL_SPACE:
         start -= 1
-    if start == end or start == 0 or text[start - 1] in "\r\n":
-        return ""  # no trailing space, or only indentation: a boundary the model has seen
+    if start == end:
+        return ""
+    # Trailing spaces, indentation included: BPE tokenizers glue the last space to the next word
+    # ("   " + " return"), so a prompt ending in a whole run of spaces is a split the model rarely saw.
     return text[start:]
 
 

@@ -1,0 +1,154 @@
+"""What the server knows about the open documents beyond their text: parse trees and snippets of other files.
+
+What the user sees: typing in a large file stays cheap (its parse tree is updated, not rebuilt, on every
+keystroke), and suggestions use the definitions and similar code of the other files the user opened or
+edited recently.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import PurePosixPath
+
+from lsp_server.completion import CompletionPlan, Skip, plan_completion
+from lsp_server.context.languages import detect_language
+from lsp_server.context.neighbours import Snippet, SnippetRing, referenced_identifiers
+from lsp_server.context.syntax_tree import SyntaxTrees
+from lsp_server.document import DocumentSnapshot
+from lsp_server.settings import CompletionSettings
+
+# Characters per token used to size snippet picks before the model's tokenizer is at hand (it runs on the
+# engine's worker, which lays the prompt out exactly and drops what overflows).
+_CHARS_PER_TOKEN = 3
+_RING_REFRESH_S = 2.0
+
+
+def _path_of(uri: str) -> str:
+    parsed = urllib.parse.urlsplit(uri)
+    return urllib.parse.unquote(parsed.path) if parsed.scheme else uri
+
+
+class WorkspaceContext:
+    """Parse trees of the open documents and the ring of other files' snippets; plans completions."""
+
+    def __init__(self, root: str | None = None) -> None:
+        self.trees = SyntaxTrees()
+        self.ring = SnippetRing(root=root)
+        self._root = root
+        self._dirty: dict[str, DocumentSnapshot] = {}
+        self._ring_updated: dict[str, float] = {}
+
+    @property
+    def root(self) -> str | None:
+        """The workspace folder (URI or path) that file names in prompts are relative to."""
+        return self._root
+
+    @root.setter
+    def root(self, value: str | None) -> None:
+        self._root = value
+        self.ring.root = value
+
+    # --- documents -----------------------------------------------------------------------------
+
+    def opened(self, snapshot: DocumentSnapshot) -> None:
+        """A document was opened: parse it and put its chunks in the ring."""
+        language = detect_language(snapshot.language_id, snapshot.uri)
+        self.trees.update(snapshot.uri, language, snapshot.text, snapshot.version)
+        self._add_to_ring(snapshot, language)
+
+    def changed(self, snapshot: DocumentSnapshot) -> None:
+        """A document was edited: update its tree now, its ring chunks when the user moves on."""
+        language = detect_language(snapshot.language_id, snapshot.uri)
+        self.trees.update(snapshot.uri, language, snapshot.text, snapshot.version)
+        self._dirty[snapshot.uri] = snapshot
+
+    def closed(self, uri: str) -> None:
+        """A document was closed: drop its tree; its snippets stay (it was used recently)."""
+        snapshot = self._dirty.pop(uri, None)
+        if snapshot is not None:
+            self._add_to_ring(snapshot, detect_language(snapshot.language_id, snapshot.uri))
+        self.trees.close(uri)
+
+    def _add_to_ring(self, snapshot: DocumentSnapshot, language: str | None) -> None:
+        document = self.trees.get(snapshot.uri, snapshot.text) if language is not None else None
+        tree = document.tree if document is not None else None
+        self.ring.add_document(snapshot.uri, language, snapshot.text, tree=tree)
+        self._ring_updated[snapshot.uri] = time.monotonic()
+
+    def _refresh_ring(self, current: str) -> None:
+        """Re-chunk edited documents other than the one being typed in (throttled)."""
+        now = time.monotonic()
+        for uri in list(self._dirty):
+            if uri == current and now - self._ring_updated.get(uri, 0.0) < _RING_REFRESH_S:
+                continue
+            snapshot = self._dirty.pop(uri)
+            self._add_to_ring(snapshot, detect_language(snapshot.language_id, snapshot.uri))
+
+    # --- planning ------------------------------------------------------------------------------
+
+    def relative_path(self, uri: str) -> str:
+        """The document's path relative to the workspace root (as the model sees file names)."""
+        path = _path_of(uri)
+        if self.root:
+            root = _path_of(self.root).rstrip("/")
+            if path.startswith(root + "/"):
+                return path[len(root) + 1 :]
+        return PurePosixPath(path).name
+
+    def repo_name(self) -> str:
+        """The workspace folder's name."""
+        return PurePosixPath(_path_of(self.root)).name if self.root else "workspace"
+
+    def neighbours(self, plan: CompletionPlan, budget_tokens: int) -> list[Snippet]:
+        """Snippets of other files for a plan: definitions it uses, then similar code."""
+        if budget_tokens <= 0:
+            return []
+        self._refresh_ring(plan.snapshot.uri)
+        identifiers: list[str] = []
+        if plan.tree is not None and plan.language is not None:
+            source = plan.snapshot.text.encode("utf-8")
+            cursor_byte = len(plan.prefix.encode("utf-8"))
+            identifiers = referenced_identifiers(plan.tree, source, plan.language, cursor_byte)
+        local = plan.prefix[-4000:] + plan.suffix[:2000]
+        return self.ring.pick(
+            plan.snapshot.uri,
+            plan.language,
+            local,
+            identifiers,
+            budget_tokens,
+            lambda text: len(text) // _CHARS_PER_TOKEN + 1,
+        )
+
+    def plan(
+        self,
+        snapshot: DocumentSnapshot,
+        line: int,
+        column: int,
+        settings: CompletionSettings,
+        encoding: str = "utf-16",
+    ) -> CompletionPlan | Skip:
+        """Plan a completion with this document's tree (for its current text) and other files' snippets."""
+        language = detect_language(snapshot.language_id, snapshot.uri)
+        tree = None
+        if language is not None and snapshot.version is not None:
+            document = self.trees.get(snapshot.uri, snapshot.text)
+            tree = document.tree if document is not None else None
+        return plan_completion(
+            snapshot,
+            line,
+            column,
+            settings,
+            encoding,
+            tree=tree,
+            neighbours=lambda plan: self.neighbours(plan, settings.neighbour_tokens),
+            path=self.relative_path(snapshot.uri),
+            repo=self.repo_name(),
+        )
+
+    def planner(
+        self, settings: Callable[[], CompletionSettings], encoding: Callable[[], str]
+    ) -> Callable[[DocumentSnapshot, int, int], CompletionPlan | Skip]:
+        """A planner for the scheduler (speculation, pre-warm) that plans exactly like real requests."""
+        return lambda snapshot, line, column: self.plan(snapshot, line, column, settings(), encoding())

@@ -1,0 +1,134 @@
+"""The completion prompt as tokens: other files' snippets, then the file's context around the cursor.
+
+What the user sees: suggestions that call the helpers defined in the other files they have open, with the
+right names and arguments, because those definitions are in the prompt. With a model that has repo-level
+tokens (Qwen2.5-Coder, Qwen3.5) the layout is the one it was trained on::
+
+    <|repo_name|>name ⏎ <|file_sep|>path ⏎ code ... <|file_sep|>this/file.py ⏎
+    <|fim_prefix|>prefix<|fim_suffix|>suffix<|fim_middle|>
+
+and with other FIM models the snippets are comments at the top of the prefix. The snippet section comes
+first and changes rarely, so the model's cache of it survives keystrokes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from lsp_server.context.assemble import FileContext
+from lsp_server.context.neighbours import Snippet
+from lsp_server.prompt.fim import FimTokens, PromptLayout, PromptPiece
+from lsp_server.prompt.healing import heal_prompt_tail
+
+Tokenize = Callable[[str], list[int]]
+Detokenize = Callable[[list[int]], str]
+
+_LINE_COMMENT = {
+    "python": "#",
+    "lua": "--",
+}
+
+
+@attrs.frozen
+class PromptInputs:
+    """What goes into one completion prompt, besides the model's tokens."""
+
+    context: FileContext
+    snippets: Sequence[Snippet] = ()
+    path: str = ""
+    repo: str = ""
+    language: str | None = None
+    neighbour_budget: int = 0
+    heal: bool = False
+
+
+def comment_prefix(language: str | None) -> str:
+    """The line-comment marker of a language (``//`` for the C family and unknown languages)."""
+    return _LINE_COMMENT.get(language or "", "//")
+
+
+def _as_comment(snippet: Snippet, marker: str) -> str:
+    lines = [f"{marker} Compare this snippet from {snippet.path}:"]
+    lines += [f"{marker} {line}".rstrip() for line in snippet.text.rstrip("\n").split("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def _fit_snippets(
+    snippets: Sequence[Snippet], budget: int, render: Callable[[Snippet], list[int]]
+) -> list[tuple[Snippet, list[int]]]:
+    """Rendered snippets in order, skipping any that would overflow ``budget`` tokens."""
+    chosen: list[tuple[Snippet, list[int]]] = []
+    used = 0
+    for snippet in snippets:
+        tokens = render(snippet)
+        if used + len(tokens) > budget:
+            continue
+        chosen.append((snippet, tokens))
+        used += len(tokens)
+    return chosen
+
+
+def _snippet_piece(snippet: Snippet, tokens: int) -> PromptPiece:
+    return PromptPiece(f"{snippet.kind}:{snippet.path}", tokens)
+
+
+def build_context_prompt(
+    inputs: PromptInputs,
+    *,
+    fim: FimTokens | None,
+    tokenize: Tokenize,
+    detokenize: Detokenize,
+    bos: Sequence[int] = (),
+) -> PromptLayout:
+    """Lay out snippets and file context as the model's tokens, with named pieces and cache points."""
+    context = inputs.context
+    pieces: list[PromptPiece] = []
+    head: list[int] = [*bos]
+    comment_head = ""
+    repo_level = fim is not None and fim.repo_name is not None and fim.file_sep is not None
+    if repo_level and fim is not None and fim.repo_name is not None and fim.file_sep is not None:
+        file_sep = fim.file_sep
+        if inputs.snippets and inputs.neighbour_budget > 0:
+            head += [fim.repo_name, *tokenize((inputs.repo or "workspace") + "\n")]
+            chosen = _fit_snippets(
+                inputs.snippets,
+                inputs.neighbour_budget,
+                lambda s: [file_sep, *tokenize(f"{s.path}\n{s.text.rstrip()}\n")],
+            )
+            for snippet, tokens in chosen:
+                head += tokens
+                pieces.append(_snippet_piece(snippet, len(tokens)))
+            head += [file_sep, *tokenize(f"{inputs.path or 'untitled'}\n")]
+    elif inputs.snippets and inputs.neighbour_budget > 0:
+        marker = comment_prefix(inputs.language)
+        chosen = _fit_snippets(
+            inputs.snippets, inputs.neighbour_budget, lambda s: tokenize(_as_comment(s, marker))
+        )
+        comment_head = "".join(_as_comment(snippet, marker) for snippet, _ in chosen)
+        pieces += [_snippet_piece(snippet, len(tokens)) for snippet, tokens in chosen]
+
+    prefix_tokens = tokenize(comment_head + context.prefix) if context.prefix or comment_head else []
+    healing = ""
+    if inputs.heal and prefix_tokens:
+        prefix_tokens, healing = heal_prompt_tail(prefix_tokens, detokenize)
+    pieces += [PromptPiece(piece.name, piece.tokens) for piece in context.pieces]
+    cursor_line = context.prefix.rsplit("\n", 1)[-1]
+    line_tokens = len(tokenize(cursor_line)) if cursor_line else 0
+    if fim is None:
+        tokens = [*head, *prefix_tokens]
+        prefix_end = len(tokens)
+    else:
+        suffix_tokens = tokenize(context.suffix) if context.suffix else []
+        prefix_end = len(head) + 1 + len(prefix_tokens)
+        tokens = [*head, fim.prefix, *prefix_tokens, fim.suffix, *suffix_tokens, fim.middle]
+        pieces.append(PromptPiece("markers", 3 + len(bos)))
+    points = {prefix_end, prefix_end - 1, prefix_end - 2, prefix_end - line_tokens - 1, len(head) + 1}
+    return PromptLayout(
+        tuple(tokens),
+        tuple(pieces),
+        fim=fim is not None,
+        cache_points=tuple(sorted(p for p in points if 0 < p < len(tokens))),
+        healing=healing,
+    )
