@@ -255,11 +255,15 @@ class QwenLanguageServer(LanguageServer):
             return Skip("document not available")
         if not self.settings.completion.enabled:
             return Skip("completions are disabled in settings")
-        if self.context.root is None:
-            self.context.root = self.workspace.root_uri
+        self._ensure_root()
         return self.context.plan(
             snapshot, position.line, position.character, self.settings.completion, self.position_encoding()
         )
+
+    def _ensure_root(self) -> None:
+        """File names in prompts are relative to the workspace root, known once the client initialized."""
+        if self.context.root is None:
+            self.context.root = self.workspace.root_uri
 
     def position_encoding(self) -> str:
         """The position encoding negotiated with the client (UTF-16 unless it asked otherwise)."""
@@ -298,6 +302,7 @@ class QwenLanguageServer(LanguageServer):
         """Evaluate the start of a newly opened document while the user has not asked for anything yet."""
         snapshot = self.snapshot(uri)
         if snapshot is not None:
+            self._ensure_root()
             self.context.opened(snapshot)
             self.completions.document_opened(snapshot)
 
@@ -348,4 +353,6 @@ class QwenLanguageServer(LanguageServer):
             "prewarms": self.completions.stats.prewarms,
             "debounceDrops": self.completions.stats.debounce_drops,
             "accepted": self.completions.stats.accepted,
+            "fullParses": self.context.trees.full_parses,
+            "incrementalParses": self.context.trees.incremental_parses,
         }

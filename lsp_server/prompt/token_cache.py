@@ -8,8 +8,9 @@ cross a pre-token boundary. For Qwen2-style pre-tokenizers the start of every no
 boundary (the newline before it is a pre-token of its own or ends a punctuation/whitespace run), so the
 tokens of a text are the concatenation of the tokens of its lines, each line taken with the blank lines
 that follow it. GPT-2-style pre-tokenizers merge a newline with the next line's indentation, so there only
-unindented lines start a boundary. Which rule holds is checked on a sample when the cache is created, by
-comparing against whole-text tokenization; if neither holds the cache is bypassed.
+unindented lines start a boundary, and a run of blank lines before one is split before its last newline:
+the cut goes there. Which rule holds is checked on a sample when the cache is created, by
+comparing against whole-text tokenization; if none holds the cache is bypassed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ Tokenize = Callable[[str], list[int]]
 # Line starts that begin a segment: any non-blank line ("fine") or only unindented ones ("coarse").
 _FINE = re.compile(r"\n(?=[^\S\n]*\S)")
 _COARSE = re.compile(r"\n(?=\S)")
+# GPT-2 style also splits a run of newlines before a word into "\n\n" + "\n": cut before the last one.
+_BEFORE_NEWLINE = re.compile(r"(?=\n\S)")
 
 _SAMPLE = (
     'import os\n\n\nclass Stack:\n    """A stack."""\n\n    def push(self, item):  # add\n'
@@ -48,7 +51,7 @@ class TokenCache:
         self.hits = 0
         self.misses = 0
         self.pattern: re.Pattern[str] | None = None
-        for pattern in (_FINE, _COARSE):
+        for pattern in (_FINE, _COARSE, _BEFORE_NEWLINE):
             if self._agrees(pattern):
                 self.pattern = pattern
                 break

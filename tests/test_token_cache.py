@@ -1,0 +1,94 @@
+"""Unit tests: the per-line token cache gives exactly the tokenizer's own result, on real code."""
+
+from __future__ import annotations
+
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lsp_server.prompt.token_cache import TokenCache
+from tests.conftest import smollm2_gguf
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+
+JS = """import { readFile } from "fs";
+
+export class Store {
+  constructor(path) {
+    this.path = path;
+
+    this.items = [];
+  }
+
+  async load() {
+\tconst raw = await readFile(this.path, "utf8");
+    return JSON.parse(raw);   // spaces before the comment
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def tokenize() -> Iterator[object]:
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=str(smollm2_gguf()), vocab_only=True, verbose=False)
+
+    def plain(text: str) -> list[int]:
+        tokens: list[int] = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return tokens
+
+    yield plain
+
+
+def test_cached_tokens_equal_whole_text_tokens_on_real_files(tokenize: object) -> None:
+    assert callable(tokenize)
+    cache = TokenCache(tokenize)
+    assert cache.pattern is not None  # SmolLM2's GPT-2-style pre-tokenizer: unindented line starts
+    texts = [
+        (STDLIB / "colorsys.py").read_text(),
+        (STDLIB / "textwrap.py").read_text()[:20000],
+        JS,
+        JS.replace("\n", "\r\n"),
+        JS.replace("comment\n", "comment   \n"),  # trailing spaces
+        "x = 1\n\n\n    \n\ty = 'é 😀'\n",
+    ]
+    for text in texts:
+        assert cache(text) == tokenize(text)
+        assert cache.count(text) == len(tokenize(text))
+        assert cache(text) == tokenize(text)  # from the cache the second time
+    assert cache.hits > 0
+
+
+def test_edit_in_the_middle_reuses_the_other_lines(tokenize: object) -> None:
+    assert callable(tokenize)
+    cache = TokenCache(tokenize)
+    text = (STDLIB / "colorsys.py").read_text()
+    cache(text)
+    misses = cache.misses
+    edited = text.replace("def rgb_to_yiq(r, g, b):", "def rgb_to_yiq(r, g, b, scale=1.0):")
+    assert cache(edited) == tokenize(edited)
+    assert cache.misses - misses <= 2  # only the edited segment was tokenized again
+
+
+def test_a_tokenizer_that_merges_across_lines_bypasses_the_cache() -> None:
+    def whole_words(text: str) -> list[int]:
+        # Merges every run of non-letters (newlines and indentation included) into one token.
+        out: list[int] = []
+        word = ""
+        for char in text:
+            kind = char.isalpha()
+            if word and word[-1].isalpha() != kind:
+                out.append(hash(word) % 1000)
+                word = ""
+            word += char
+        if word:
+            out.append(hash(word) % 1000)
+        return out
+
+    cache = TokenCache(whole_words)
+    assert cache.pattern is None
+    text = "a\n\nb\n  c\n"
+    assert cache(text) == whole_words(text)
