@@ -62,7 +62,7 @@ def locate(text: str, line: int, column: int, encoding: str = "utf-16") -> Curso
 
 def offset_of(text: str, cursor: Cursor) -> int:
     """The string offset of ``cursor`` in ``text``."""
-    offset = 0
-    for _ in range(cursor.line):
-        offset = text.index("\n", offset) + 1
-    return offset + cursor.character
+    if cursor.line == 0:
+        return cursor.character
+    rest = text.split("\n", cursor.line)[-1]  # one C-level pass instead of a Python loop per line
+    return len(text) - len(rest) + cursor.character

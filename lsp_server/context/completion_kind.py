@@ -39,7 +39,7 @@ class CompletionDecision:
     reason: str
 
 
-_INDENT_SAMPLE_LINES = 300
+_INDENT_SAMPLE_LINES = 150
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # Text allowed after the cursor for a mid-line completion (Copilot-style): closers only.
 _CLOSERS_AFTER_CURSOR = frozenset(")]}\"'`;,:")

@@ -39,6 +39,10 @@ class WorkspaceContext:
         self._root = root
         self._dirty: dict[str, DocumentSnapshot] = {}
         self._ring_updated: dict[str, float] = {}
+        self._ring_generation = 0
+        # The last pick per document: kept while the user types on the same line and the ring is unchanged,
+        # which also keeps the prompt's first part (and the model's cache of it) stable between keystrokes.
+        self._picks: dict[str, tuple[tuple[int, int, int], list[Snippet]]] = {}
 
     @property
     def root(self) -> str | None:
@@ -70,12 +74,14 @@ class WorkspaceContext:
         if snapshot is not None:
             self._add_to_ring(snapshot, detect_language(snapshot.language_id, snapshot.uri))
         self.trees.close(uri)
+        self._picks.pop(uri, None)
 
     def _add_to_ring(self, snapshot: DocumentSnapshot, language: str | None) -> None:
         document = self.trees.get(snapshot.uri, snapshot.text) if language is not None else None
         tree = document.tree if document is not None else None
         self.ring.add_document(snapshot.uri, language, snapshot.text, tree=tree)
         self._ring_updated[snapshot.uri] = time.monotonic()
+        self._ring_generation += 1
 
     def _refresh_ring(self, current: str) -> None:
         """Re-chunk edited documents other than the one being typed in (throttled)."""
@@ -106,13 +112,17 @@ class WorkspaceContext:
         if budget_tokens <= 0:
             return []
         self._refresh_ring(plan.snapshot.uri)
+        key = (plan.cursor.line, self._ring_generation, budget_tokens)
+        cached = self._picks.get(plan.snapshot.uri)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         identifiers: list[str] = []
         if plan.tree is not None and plan.language is not None:
             source = plan.snapshot.text.encode("utf-8")
             cursor_byte = len(plan.prefix.encode("utf-8"))
             identifiers = referenced_identifiers(plan.tree, source, plan.language, cursor_byte)
         local = plan.prefix[-4000:] + plan.suffix[:2000]
-        return self.ring.pick(
+        picked = self.ring.pick(
             plan.snapshot.uri,
             plan.language,
             local,
@@ -120,6 +130,8 @@ class WorkspaceContext:
             budget_tokens,
             lambda text: len(text) // _CHARS_PER_TOKEN + 1,
         )
+        self._picks[plan.snapshot.uri] = (key, picked)
+        return picked
 
     def plan(
         self,
