@@ -7,7 +7,6 @@ method or function; the checks are the same for all of them.
 from __future__ import annotations
 
 import itertools
-import re
 import time
 from pathlib import Path
 
@@ -16,15 +15,7 @@ import tree_sitter
 
 from lsp_server.context.assemble import ContextBudget, FileContext, assemble_file_context
 from lsp_server.context.languages import parse
-
-CURSOR = "<|>"
-_TOKEN = re.compile(r"\w+|[^\w\s]|\n| +|\t+")
-
-
-def count_words(text: str) -> int:
-    """A deterministic stand-in for a tokenizer: words, punctuation, newlines and blank runs."""
-    return len(_TOKEN.findall(text))
-
+from tests.helpers import C_RING_PUSH_POP, C_RING_TYPE, count_words, split_cursor
 
 SAMPLES: dict[str, str] = {}
 SAMPLES["python"] = '''"""Inventory service: stock levels, reservations and reports."""
@@ -539,24 +530,17 @@ fn summarize_count(added: usize, distinct: usize) -> usize {
 }
 """
 
-SAMPLES["c"] = """#include <stdio.h>
+SAMPLES["c"] = (
+    """#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ring.h"
 
 #define RING_MIN 4
 
-struct ring {
-    int *data;
-    size_t head;
-    size_t tail;
-    size_t capacity;
-};
-
-static size_t next_index(const struct ring *r, size_t index) {
-    return (index + 1) % r->capacity;
-}
-
+"""
+    + C_RING_TYPE
+    + """
 struct ring *ring_new(size_t capacity) {
     if (capacity < RING_MIN) {
         capacity = RING_MIN;
@@ -579,25 +563,9 @@ void ring_free(struct ring *r) {
     }
 }
 
-int ring_push(struct ring *r, int value) {
-    size_t next = next_index(r, r->tail);
-    if (next == r->head) {
-        return -1;
-    }
-    r->data[r->tail] = value;
-    r->tail = next;
-    return 0;
-}
-
-int ring_pop(struct ring *r, int *out) {
-    if (r->head == r->tail) {
-        return -1;
-    }
-    *out = r->data[r->head];
-    r->head = next_index(r, r->head);
-    return 0;
-}
-
+"""
+    + C_RING_PUSH_POP
+    + """
 size_t ring_count(const struct ring *r) {
     if (r->tail >= r->head) {
         return r->tail - r->head;
@@ -620,6 +588,7 @@ static void print_footer(FILE *out, size_t capacity) {
     fprintf(out, "\\n(capacity %zu)\\n", capacity);
 }
 """
+)
 
 SAMPLES["cpp"] = """#include <algorithm>
 #include <map>
@@ -888,11 +857,6 @@ EXPECTED: dict[str, tuple[str, list[str], str]] = {
 }
 MARKERS = {"python": "#", "lua": "--"}
 SMALL = ContextBudget(prefix_tokens=60, suffix_tokens=40, outline_tokens=400)
-
-
-def split_cursor(source: str) -> tuple[str, int]:
-    assert source.count(CURSOR) == 1
-    return source.replace(CURSOR, ""), source.index(CURSOR)
 
 
 def assemble(

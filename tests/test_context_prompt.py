@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lsp_server.context.assemble import ContextBudget, assemble_file_context
 from lsp_server.context.languages import parse
 from lsp_server.context.neighbours import Snippet
 from lsp_server.prompt.context_prompt import PromptInputs, build_context_prompt
-from lsp_server.prompt.fim import FimTokens
+from lsp_server.prompt.fim import FimTokens, PromptLayout
 
 QWEN_FIM = FimTokens(151659, 151661, 151660, 151663, 151664)
 PLAIN_FIM = FimTokens(1, 3, 2)
@@ -45,29 +47,30 @@ GEOMETRY = Snippet(
 )
 
 
-def context_at(marker: str) -> tuple[str, int]:
-    return SOURCE, SOURCE.index(marker) + len(marker)
+TOKENIZER = CharTokenizer()
 
 
-def file_context(cursor: int):  # type: ignore[no-untyped-def]
-    tokenizer = CharTokenizer()
-    return assemble_file_context(
-        SOURCE, parse("python", SOURCE), "python", cursor, lambda t: len(tokenizer(t)), ContextBudget()
+def layout_at(marker: str, fim: FimTokens | None, bos: tuple[int, ...] = (), **fields: Any) -> PromptLayout:
+    """Lay out the prompt for a cursor right after ``marker`` in SOURCE; ``fields`` go to PromptInputs."""
+    cursor = SOURCE.index(marker) + len(marker)
+    context = assemble_file_context(
+        SOURCE, parse("python", SOURCE), "python", cursor, lambda t: len(TOKENIZER(t)), ContextBudget()
     )
+    inputs = PromptInputs(context=context, **fields)
+    return build_context_prompt(inputs, fim=fim, tokenize=TOKENIZER, detokenize=TOKENIZER.detokenize, bos=bos)
 
 
 def test_repo_level_layout_puts_snippets_before_the_file() -> None:
-    tokenizer = CharTokenizer()
-    _, cursor = context_at("size = area_of(")
-    inputs = PromptInputs(
-        context=file_context(cursor),
+    tokenizer = TOKENIZER
+    layout = layout_at(
+        "size = area_of(",
+        QWEN_FIM,
         snippets=[GEOMETRY],
         path="pkg/shapes.py",
         repo="proj",
         language="python",
         neighbour_budget=400,
     )
-    layout = build_context_prompt(inputs, fim=QWEN_FIM, tokenize=tokenizer, detokenize=tokenizer.detokenize)
     tokens = list(layout.tokens)
     assert tokens[0] == QWEN_FIM.repo_name
     assert tokens.count(QWEN_FIM.file_sep) == 2  # the snippet's file, then this file
@@ -89,25 +92,22 @@ def test_repo_level_layout_puts_snippets_before_the_file() -> None:
 
 
 def test_snippets_over_budget_are_left_out() -> None:
-    tokenizer = CharTokenizer()
-    _, cursor = context_at("size = area_of(")
-    inputs = PromptInputs(context=file_context(cursor), snippets=[GEOMETRY], path="a.py", neighbour_budget=20)
-    layout = build_context_prompt(inputs, fim=QWEN_FIM, tokenize=tokenizer, detokenize=tokenizer.detokenize)
+    tokenizer = TOKENIZER
+    layout = layout_at("size = area_of(", QWEN_FIM, snippets=[GEOMETRY], path="a.py", neighbour_budget=20)
     assert not [p for p in layout.pieces if p.name.startswith("definition:")]
     assert "area_of(points)" not in tokenizer.detokenize(list(layout.tokens))
 
 
 def test_without_repo_tokens_snippets_become_comments() -> None:
-    tokenizer = CharTokenizer()
-    _, cursor = context_at("size = area_of(")
-    inputs = PromptInputs(
-        context=file_context(cursor),
+    tokenizer = TOKENIZER
+    layout = layout_at(
+        "size = area_of(",
+        PLAIN_FIM,
         snippets=[GEOMETRY],
         path="a.py",
         language="python",
         neighbour_budget=400,
     )
-    layout = build_context_prompt(inputs, fim=PLAIN_FIM, tokenize=tokenizer, detokenize=tokenizer.detokenize)
     text = tokenizer.detokenize(list(layout.tokens))
     assert layout.tokens[0] == PLAIN_FIM.prefix
     assert "# Compare this snippet from pkg/geometry.py:\n# def area_of(points):" in text
@@ -115,21 +115,15 @@ def test_without_repo_tokens_snippets_become_comments() -> None:
 
 
 def test_healing_takes_back_the_partial_word() -> None:
-    tokenizer = CharTokenizer()
-    _, cursor = context_at("size = area")
-    inputs = PromptInputs(context=file_context(cursor), path="a.py", heal=True)
-    layout = build_context_prompt(inputs, fim=PLAIN_FIM, tokenize=tokenizer, detokenize=tokenizer.detokenize)
+    tokenizer = TOKENIZER
+    layout = layout_at("size = area", PLAIN_FIM, path="a.py", heal=True)
     assert layout.healing == "ea"  # one character per token: at most two tokens go back
     prefix_end = list(layout.tokens).index(PLAIN_FIM.suffix)
     assert tokenizer.detokenize(list(layout.tokens)[1:prefix_end]).endswith("size = ar")
 
 
 def test_no_fim_model_gets_the_prefix_only() -> None:
-    tokenizer = CharTokenizer()
-    _, cursor = context_at("size = area_of(")
-    inputs = PromptInputs(context=file_context(cursor), path="a.py")
-    layout = build_context_prompt(
-        inputs, fim=None, tokenize=tokenizer, detokenize=tokenizer.detokenize, bos=(7,)
-    )
+    tokenizer = TOKENIZER
+    layout = layout_at("size = area_of(", None, bos=(7,), path="a.py")
     assert layout.tokens[0] == 7 and not layout.fim
     assert tokenizer.detokenize(list(layout.tokens[1:])).endswith("size = area_of(")

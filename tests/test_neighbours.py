@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from lsp_server.context.languages import parse
 from lsp_server.context.neighbours import Snippet, SnippetRing, referenced_identifiers
-
-CURSOR = "<|>"
-_TOKEN = re.compile(r"\w+|[^\w\s]|\n| +|\t+")
-
-
-def count_words(text: str) -> int:
-    """A deterministic stand-in for a tokenizer: words, punctuation, newlines and blank runs."""
-    return len(_TOKEN.findall(text))
-
+from tests.helpers import C_RING_PUSH_POP, C_RING_TYPE, count_words, split_cursor
 
 MORE_PY = '''"""Small helpers for sequences of numbers."""
 
@@ -218,16 +208,13 @@ int ring_pop(struct ring *r, int *out);
 #endif
 """
 
-RING_C = """#include <stdlib.h>
+RING_C = (
+    """#include <stdlib.h>
 #include "ring.h"
 
-struct ring {
-    int *data;
-    size_t head;
-    size_t tail;
-    size_t capacity;
-};
-
+"""
+    + C_RING_TYPE
+    + """
 struct ring *ring_new(size_t capacity) {
     struct ring *r = malloc(sizeof *r);
     r->data = calloc(capacity, sizeof *r->data);
@@ -241,25 +228,9 @@ void ring_free(struct ring *r) {
     free(r);
 }
 
-int ring_push(struct ring *r, int value) {
-    size_t next = (r->tail + 1) % r->capacity;
-    if (next == r->head) {
-        return -1;
-    }
-    r->data[r->tail] = value;
-    r->tail = next;
-    return 0;
-}
-
-int ring_pop(struct ring *r, int *out) {
-    if (r->head == r->tail) {
-        return -1;
-    }
-    *out = r->data[r->head];
-    r->head = (r->head + 1) % r->capacity;
-    return 0;
-}
 """
+    + C_RING_PUSH_POP
+)
 
 MAIN_C = """#include <stdio.h>
 #include "ring.h"
@@ -275,11 +246,6 @@ int main(void) {
     return 0;
 }
 """
-
-
-def split_cursor(source: str) -> tuple[str, int]:
-    assert source.count(CURSOR) == 1
-    return source.replace(CURSOR, ""), source.index(CURSOR)
 
 
 def names_near_cursor(language: str, source: str) -> tuple[str, list[str]]:

@@ -10,27 +10,7 @@ from lsp_server.postprocess.stops import (
     single_line_stop,
 )
 from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
-
-
-def decode(rule: StopRule, tokens: list[str]) -> str:
-    """Feed tokens one at a time like the engine does; return the kept text."""
-    generated = ""
-    for token in tokens:
-        generated += token
-        cut = rule.check(generated)
-        if cut is not None:
-            return generated[:cut]
-    return generated
-
-
-def first_cut_char_by_char(rule: StopRule, text: str) -> tuple[int, int] | None:
-    """Return (prefix length at which the rule fired, cut index), feeding one char at a time."""
-    for end in range(1, len(text) + 1):
-        cut = rule.check(text[:end])
-        if cut is not None:
-            return end, cut
-    return None
-
+from tests.helpers import decode, first_fire
 
 # -- indent_width ----------------------------------------------------------------------
 
@@ -101,7 +81,7 @@ def test_python_dedent_to_def_level_ends_completion() -> None:
 
 def test_python_stop_fires_at_first_char_of_dedented_line() -> None:
     rule = multi_line_stop(block_indent=4, first_line_prefix_indent=0)
-    fired = first_cut_char_by_char(rule, PY_BODY)
+    fired = first_fire(rule, PY_BODY)
     assert fired is not None
     end, cut = fired
     assert PY_BODY[:end].endswith("\n\nd")  # the 'd' of `def` triggered it
@@ -222,7 +202,7 @@ def test_default_max_lines_is_64() -> None:
 )
 def test_cut_is_stable_once_fired(rule: StopRule) -> None:
     """Once a rule fires, every longer text gives the same cut (token boundaries don't matter)."""
-    fired = first_cut_char_by_char(rule, PY_BODY)
+    fired = first_fire(rule, PY_BODY)
     assert fired is not None
     end, cut = fired
     for longer in range(end, len(PY_BODY) + 1):

@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 from lsp_server.context.completion_kind import CompletionKind, decide_completion_kind
-from lsp_server.postprocess.stops import StopRule, multi_line_stop
+from lsp_server.postprocess.stops import multi_line_stop
 from lsp_server.postprocess.syntax import (
     WINDOW_CHARS,
     BlockCloseStop,
@@ -21,6 +21,7 @@ from lsp_server.postprocess.syntax import (
     postprocess,
     repeats_suffix,
 )
+from tests.helpers import decode, first_fire
 
 CURSOR = "█"
 
@@ -39,26 +40,6 @@ def context(language: str | None, document: str, indent_unit: str | None = None)
         multi_line=decision.kind is CompletionKind.MULTI_LINE,
         indent_unit=indent_unit or decision.indent_unit,
     )
-
-
-def decode(rule: StopRule, tokens: list[str]) -> str:
-    """Feed tokens one at a time like the engine does; return the kept text."""
-    generated = ""
-    for token in tokens:
-        generated += token
-        cut = rule.check(generated)
-        if cut is not None:
-            return generated[:cut]
-    return generated
-
-
-def first_fire(rule: StopRule, text: str) -> tuple[int, int] | None:
-    """Return (characters fed when the rule fired, cut), feeding one character at a time."""
-    for end in range(1, len(text) + 1):
-        cut = rule.check(text[:end])
-        if cut is not None:
-            return end, cut
-    return None
 
 
 @attrs.frozen
@@ -95,6 +76,13 @@ def code(*lines: str) -> str:
     return "\n".join(lines)
 
 
+PYTHON_KEPT = code(
+    "total = 0.0",
+    "    for shape in shapes:",
+    "        total += shape.area()",
+    "    return total",
+)
+
 PYTHON = Lang(
     name="python",
     block=code(
@@ -109,34 +97,15 @@ PYTHON = Lang(
         "    return sum(s.perimeter() for s in shapes)",
         "",
     ),
-    runs_past=code(
-        "total = 0.0",
-        "    for shape in shapes:",
-        "        total += shape.area()",
-        "    return total",
-        "",
-        "",
-        "def perimeter(shapes):",
-        "    return sum(",
-    ),
-    runs_past_kept=code(
-        "total = 0.0",
-        "    for shape in shapes:",
-        "        total += shape.area()",
-        "    return total",
-    ),
+    runs_past=code(PYTHON_KEPT, "", "", "def perimeter(shapes):", "    return sum("),
+    runs_past_kept=PYTHON_KEPT,
     wrong_indent=code(
         "total = 0.0",
         "    for shape in shapes:",
         "      total += shape.area()",
         "    return total",
     ),
-    wrong_indent_fixed=code(
-        "total = 0.0",
-        "    for shape in shapes:",
-        "        total += shape.area()",
-        "    return total",
-    ),
+    wrong_indent_fixed=PYTHON_KEPT,
     broken=code(
         "total = 0.0",
         "    for shape in shapes",
@@ -145,12 +114,7 @@ PYTHON = Lang(
     ),
     broken_kept="total = 0.0",
     body=code("def area(shapes):", "    █", "    return total", ""),
-    repeats=code(
-        "total = 0.0",
-        "    for shape in shapes:",
-        "        total += shape.area()",
-        "    return total",
-    ),
+    repeats=PYTHON_KEPT,
     repeats_kept=code(
         "total = 0.0",
         "    for shape in shapes:",
@@ -162,6 +126,14 @@ PYTHON = Lang(
     call_closes_twice_kept="sum(s.area() for s in shapes)",
     call_unbalanced="sum(s.area() for s in shapes",
     call_unbalanced_kept="sum(s.area() for s in shapes)",
+)
+
+JAVASCRIPT_KEPT = code(
+    "let total = 0;",
+    "  for (const v of values) {",
+    "    total += v;",
+    "  }",
+    "  return total;",
 )
 
 JAVASCRIPT = Lang(
@@ -176,23 +148,8 @@ JAVASCRIPT = Lang(
         "}",
         "",
     ),
-    runs_past=code(
-        "let total = 0;",
-        "  for (const v of values) {",
-        "    total += v;",
-        "  }",
-        "  return total;",
-        "}",
-        "",
-        "function mean(values) {",
-    ),
-    runs_past_kept=code(
-        "let total = 0;",
-        "  for (const v of values) {",
-        "    total += v;",
-        "  }",
-        "  return total;",
-    ),
+    runs_past=code(JAVASCRIPT_KEPT, "}", "", "function mean(values) {"),
+    runs_past_kept=JAVASCRIPT_KEPT,
     wrong_indent=code(
         "let total = 0;",
         "  for (const v of values) {",
@@ -200,13 +157,7 @@ JAVASCRIPT = Lang(
         "  }",
         "  return total;",
     ),
-    wrong_indent_fixed=code(
-        "let total = 0;",
-        "  for (const v of values) {",
-        "    total += v;",
-        "  }",
-        "  return total;",
-    ),
+    wrong_indent_fixed=JAVASCRIPT_KEPT,
     broken=code(
         "let total = 0;",
         "  for (const v of values {",
@@ -231,6 +182,12 @@ JAVASCRIPT = Lang(
     call_unbalanced_kept="sum(values)",
 )
 
+TYPESCRIPT_KEPT = code(
+    "const dx = a.x - b.x;",
+    "    const dy = a.y - b.y;",
+    "    return Math.sqrt(dx * dx + dy * dy);",
+)
+
 TYPESCRIPT = Lang(
     name="typescript",
     block=code(
@@ -248,19 +205,8 @@ TYPESCRIPT = Lang(
         "}",
         "",
     ),
-    runs_past=code(
-        "const dx = a.x - b.x;",
-        "    const dy = a.y - b.y;",
-        "    return Math.sqrt(dx * dx + dy * dy);",
-        "}",
-        "",
-        "export function midpoint(",
-    ),
-    runs_past_kept=code(
-        "const dx = a.x - b.x;",
-        "    const dy = a.y - b.y;",
-        "    return Math.sqrt(dx * dx + dy * dy);",
-    ),
+    runs_past=code(TYPESCRIPT_KEPT, "}", "", "export function midpoint("),
+    runs_past_kept=TYPESCRIPT_KEPT,
     wrong_indent=code(
         "const dx = a.x - b.x;",
         "    if (dx === 0) {",
@@ -307,6 +253,11 @@ TYPESCRIPT = Lang(
     call_unbalanced_kept="Math.abs(a.x - b.x)",
 )
 
+TSX_KEPT = code(
+    "const text = `Hello, ${name}!`;",
+    '  return <h1 className="greeting">{text}</h1>;',
+)
+
 TSX = Lang(
     name="tsx",
     block=code(
@@ -321,17 +272,8 @@ TSX = Lang(
         "}",
         "",
     ),
-    runs_past=code(
-        "const text = `Hello, ${name}!`;",
-        '  return <h1 className="greeting">{text}</h1>;',
-        "}",
-        "",
-        "export function Farewell() {",
-    ),
-    runs_past_kept=code(
-        "const text = `Hello, ${name}!`;",
-        '  return <h1 className="greeting">{text}</h1>;',
-    ),
+    runs_past=code(TSX_KEPT, "}", "", "export function Farewell() {"),
+    runs_past_kept=TSX_KEPT,
     wrong_indent=code(
         "const text = `Hello, ${name}!`;",
         "  if (!name) {",
@@ -376,6 +318,13 @@ TSX = Lang(
     call_unbalanced_kept="Number(start)",
 )
 
+GO_KEPT = code(
+    "if b == 0 {",
+    '\t\treturn 0, errors.New("division by zero")',
+    "\t}",
+    "\treturn a / b, nil",
+)
+
 GO = Lang(
     name="go",
     block=code(
@@ -392,33 +341,15 @@ GO = Lang(
         "}",
         "",
     ),
-    runs_past=code(
-        "if b == 0 {",
-        '\t\treturn 0, errors.New("division by zero")',
-        "\t}",
-        "\treturn a / b, nil",
-        "}",
-        "",
-        "func main() {",
-    ),
-    runs_past_kept=code(
-        "if b == 0 {",
-        '\t\treturn 0, errors.New("division by zero")',
-        "\t}",
-        "\treturn a / b, nil",
-    ),
+    runs_past=code(GO_KEPT, "}", "", "func main() {"),
+    runs_past_kept=GO_KEPT,
     wrong_indent=code(
         "if b == 0 {",
         '        return 0, errors.New("division by zero")',
         "    }",
         "    return a / b, nil",
     ),
-    wrong_indent_fixed=code(
-        "if b == 0 {",
-        '\t\treturn 0, errors.New("division by zero")',
-        "\t}",
-        "\treturn a / b, nil",
-    ),
+    wrong_indent_fixed=GO_KEPT,
     broken=code("q := a / b", "\treturn q,, nil"),
     broken_kept="q := a / b",
     body=code(
@@ -428,12 +359,7 @@ GO = Lang(
         "}",
         "",
     ),
-    repeats=code(
-        "if b == 0 {",
-        '\t\treturn 0, errors.New("division by zero")',
-        "\t}",
-        "\treturn a / b, nil",
-    ),
+    repeats=GO_KEPT,
     repeats_kept=code("if b == 0 {", '\t\treturn 0, errors.New("division by zero")', "\t}"),
     repeats_only="return a / b, nil",
     call=code(
@@ -446,6 +372,14 @@ GO = Lang(
     call_closes_twice_kept="a / b",
     call_unbalanced="max(a, b",
     call_unbalanced_kept="max(a, b)",
+)
+
+RUST_KEPT = code(
+    "let mut counts = HashMap::new();",
+    "    for word in text.split_whitespace() {",
+    "        *counts.entry(word).or_insert(0) += 1;",
+    "    }",
+    "    counts",
 )
 
 RUST = Lang(
@@ -462,23 +396,8 @@ RUST = Lang(
         "}",
         "",
     ),
-    runs_past=code(
-        "let mut counts = HashMap::new();",
-        "    for word in text.split_whitespace() {",
-        "        *counts.entry(word).or_insert(0) += 1;",
-        "    }",
-        "    counts",
-        "}",
-        "",
-        "pub fn longest<'a>(",
-    ),
-    runs_past_kept=code(
-        "let mut counts = HashMap::new();",
-        "    for word in text.split_whitespace() {",
-        "        *counts.entry(word).or_insert(0) += 1;",
-        "    }",
-        "    counts",
-    ),
+    runs_past=code(RUST_KEPT, "}", "", "pub fn longest<'a>("),
+    runs_past_kept=RUST_KEPT,
     wrong_indent=code(
         "let mut counts = HashMap::new();",
         "    for word in text.split_whitespace() {",
@@ -486,13 +405,7 @@ RUST = Lang(
         "    }",
         "    counts",
     ),
-    wrong_indent_fixed=code(
-        "let mut counts = HashMap::new();",
-        "    for word in text.split_whitespace() {",
-        "        *counts.entry(word).or_insert(0) += 1;",
-        "    }",
-        "    counts",
-    ),
+    wrong_indent_fixed=RUST_KEPT,
     broken=code(
         "let mut counts = HashMap::new();",
         "    let total = counts.len() +;",
@@ -506,13 +419,7 @@ RUST = Lang(
         "}",
         "",
     ),
-    repeats=code(
-        "let mut counts = HashMap::new();",
-        "    for word in text.split_whitespace() {",
-        "        *counts.entry(word).or_insert(0) += 1;",
-        "    }",
-        "    counts",
-    ),
+    repeats=RUST_KEPT,
     repeats_kept=code(
         "let mut counts = HashMap::new();",
         "    for word in text.split_whitespace() {",
@@ -533,6 +440,14 @@ RUST = Lang(
     call_unbalanced_kept="text.trim()",
 )
 
+C_KEPT = code(
+    "int total = 0;",
+    "    for (int i = 0; i < n; i++) {",
+    "        total += values[i];",
+    "    }",
+    "    return total;",
+)
+
 C = Lang(
     name="c",
     block=code(
@@ -549,23 +464,8 @@ C = Lang(
         "}",
         "",
     ),
-    runs_past=code(
-        "int total = 0;",
-        "    for (int i = 0; i < n; i++) {",
-        "        total += values[i];",
-        "    }",
-        "    return total;",
-        "}",
-        "",
-        "int main(void) {",
-    ),
-    runs_past_kept=code(
-        "int total = 0;",
-        "    for (int i = 0; i < n; i++) {",
-        "        total += values[i];",
-        "    }",
-        "    return total;",
-    ),
+    runs_past=code(C_KEPT, "}", "", "int main(void) {"),
+    runs_past_kept=C_KEPT,
     wrong_indent=code(
         "int total = 0;",
         "    for (int i = 0; i < n; i++) {",
@@ -573,13 +473,7 @@ C = Lang(
         "    }",
         "    return total;",
     ),
-    wrong_indent_fixed=code(
-        "int total = 0;",
-        "    for (int i = 0; i < n; i++) {",
-        "        total += values[i];",
-        "    }",
-        "    return total;",
-    ),
+    wrong_indent_fixed=C_KEPT,
     broken=code("int total = 0;", "    total += values[;", "    return total;"),
     broken_kept="int total = 0;",
     body=code(
@@ -612,6 +506,14 @@ C = Lang(
     call_unbalanced_kept="v, count(v)",
 )
 
+CPP_KEPT = code(
+    "double sum = 0;",
+    "  for (double x : xs) {",
+    "    sum += x;",
+    "  }",
+    "  return xs.empty() ? 0 : sum / xs.size();",
+)
+
 CPP = Lang(
     name="cpp",
     block=code(
@@ -634,23 +536,8 @@ CPP = Lang(
         "}  // namespace geo",
         "",
     ),
-    runs_past=code(
-        "double sum = 0;",
-        "  for (double x : xs) {",
-        "    sum += x;",
-        "  }",
-        "  return xs.empty() ? 0 : sum / xs.size();",
-        "}",
-        "",
-        "double median(",
-    ),
-    runs_past_kept=code(
-        "double sum = 0;",
-        "  for (double x : xs) {",
-        "    sum += x;",
-        "  }",
-        "  return xs.empty() ? 0 : sum / xs.size();",
-    ),
+    runs_past=code(CPP_KEPT, "}", "", "double median("),
+    runs_past_kept=CPP_KEPT,
     wrong_indent=code(
         "double sum = 0;",
         "  for (double x : xs) {",
@@ -693,6 +580,14 @@ CPP = Lang(
     call_unbalanced_kept="static_cast<double>(0)",
 )
 
+JAVA_KEPT = code(
+    "int best = Integer.MIN_VALUE;",
+    "        for (int v : values) {",
+    "            best = Math.max(best, v);",
+    "        }",
+    "        return best;",
+)
+
 JAVA = Lang(
     name="java",
     block=code(
@@ -709,23 +604,8 @@ JAVA = Lang(
         "}",
         "",
     ),
-    runs_past=code(
-        "int best = Integer.MIN_VALUE;",
-        "        for (int v : values) {",
-        "            best = Math.max(best, v);",
-        "        }",
-        "        return best;",
-        "    }",
-        "",
-        "    public static int min(",
-    ),
-    runs_past_kept=code(
-        "int best = Integer.MIN_VALUE;",
-        "        for (int v : values) {",
-        "            best = Math.max(best, v);",
-        "        }",
-        "        return best;",
-    ),
+    runs_past=code(JAVA_KEPT, "    }", "", "    public static int min("),
+    runs_past_kept=JAVA_KEPT,
     wrong_indent=code(
         "int best = Integer.MIN_VALUE;",
         "        for (int v : values) {",
@@ -733,13 +613,7 @@ JAVA = Lang(
         "        }",
         "        return best;",
     ),
-    wrong_indent_fixed=code(
-        "int best = Integer.MIN_VALUE;",
-        "        for (int v : values) {",
-        "            best = Math.max(best, v);",
-        "        }",
-        "        return best;",
-    ),
+    wrong_indent_fixed=JAVA_KEPT,
     broken=code(
         "int best = Integer.MIN_VALUE;",
         "        for (int v : values) {",
@@ -781,6 +655,14 @@ JAVA = Lang(
     call_unbalanced_kept="a, Math.abs(b)",
 )
 
+LUA_KEPT = code(
+    "local total = 0",
+    "  for _, v in ipairs(list) do",
+    "    total = total + v",
+    "  end",
+    "  return total",
+)
+
 LUA = Lang(
     name="lua",
     block=code(
@@ -797,23 +679,8 @@ LUA = Lang(
         "return M",
         "",
     ),
-    runs_past=code(
-        "local total = 0",
-        "  for _, v in ipairs(list) do",
-        "    total = total + v",
-        "  end",
-        "  return total",
-        "end",
-        "",
-        "function M.mean(list)",
-    ),
-    runs_past_kept=code(
-        "local total = 0",
-        "  for _, v in ipairs(list) do",
-        "    total = total + v",
-        "  end",
-        "  return total",
-    ),
+    runs_past=code(LUA_KEPT, "end", "", "function M.mean(list)"),
+    runs_past_kept=LUA_KEPT,
     wrong_indent=code(
         "local total = 0",
         "  for _, v in ipairs(list) do",
@@ -821,13 +688,7 @@ LUA = Lang(
         "  end",
         "  return total",
     ),
-    wrong_indent_fixed=code(
-        "local total = 0",
-        "  for _, v in ipairs(list) do",
-        "    total = total + v",
-        "  end",
-        "  return total",
-    ),
+    wrong_indent_fixed=LUA_KEPT,
     broken=code(
         "local total = 0",
         "  for _, v in ipairs(list) do",

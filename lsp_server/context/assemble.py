@@ -279,30 +279,32 @@ def _cursor_row_ends(chain: list[tree_sitter.Node], doc: _Doc, language: str) ->
 
 
 def _choose_start(
-    doc: _Doc, candidates: Iterable[int], cursor_ok: bool, tokens: _Tokens, budget: int
+    doc: _Doc, chain: list[tree_sitter.Node], language: str, tokens: _Tokens, budget: int
 ) -> tuple[int, int]:
     """The farthest start row whose window fits, and the window's tokens.
 
     The text before the cursor on its line is always kept. Whole lines are taken only when the cursor
-    is inside a statement that is over budget by itself (any start would cut it).
+    is inside a statement that is over budget by itself (any start would cut it), or when ``chain``
+    (the nodes around the cursor) is empty: no syntax tree.
     """
     base = tokens(doc.before)
 
     def rows_added(previous: int, candidate: int) -> tuple[int, int]:
         return candidate, previous - 1
 
-    taken = _grow(doc, candidates, rows_added, base, budget, tokens)
-    if taken is None and not cursor_ok:
+    taken = _grow(doc, _prefix_candidates(chain, doc, language), rows_added, base, budget, tokens)
+    if taken is None and not _cursor_row_starts(chain, doc, language):
         taken = _grow(doc, range(doc.row - 1, -1, -1), rows_added, base, budget, tokens)
     return taken if taken is not None else (doc.row, base)
 
 
 def _choose_end(
-    doc: _Doc, candidates: Iterable[int], cursor_ok: bool, tokens: _Tokens, budget: int
+    doc: _Doc, chain: list[tree_sitter.Node], language: str, tokens: _Tokens, budget: int
 ) -> tuple[int | None, int]:
     """The farthest end row whose suffix window fits, and its tokens.
 
     The rest of the cursor line is kept when it fits; None when it does not (then no suffix at all).
+    Whole lines as in ``_choose_start``.
     """
     base = tokens(doc.rest_of_line())
     if base > budget:
@@ -311,8 +313,8 @@ def _choose_end(
     def rows_added(previous: int, candidate: int) -> tuple[int, int]:
         return previous + 1, candidate
 
-    taken = _grow(doc, candidates, rows_added, base, budget, tokens)
-    if taken is None and not cursor_ok:
+    taken = _grow(doc, _suffix_candidates(chain, doc, language), rows_added, base, budget, tokens)
+    if taken is None and not _cursor_row_ends(chain, doc, language):
         taken = _grow(doc, range(doc.row + 1, len(doc.lines)), rows_added, base, budget, tokens)
     return taken if taken is not None else (doc.row, base)
 
@@ -584,25 +586,13 @@ def assemble_file_context(
         or language not in SUPPORTED_LANGUAGES
         or tree.root_node.end_point.row > doc.last
     ):
-        # No grammar (or a tree of some other text): whole lines, no outline.
-        start = _choose_start(doc, (), False, tokens, budget.prefix_tokens)
-        end = _choose_end(doc, (), False, tokens, budget.suffix_tokens)
+        # No grammar (or a tree of some other text): no nodes around the cursor, whole lines, no outline.
+        start = _choose_start(doc, [], "", tokens, budget.prefix_tokens)
+        end = _choose_end(doc, [], "", tokens, budget.suffix_tokens)
         return _finish(doc, [], start, end, tokens)
     chain = enclosing_nodes(tree, doc.lines, language, doc.row, doc.column)
-    start = _choose_start(
-        doc,
-        _prefix_candidates(chain, doc, language),
-        _cursor_row_starts(chain, doc, language),
-        tokens,
-        budget.prefix_tokens,
-    )
-    end = _choose_end(
-        doc,
-        _suffix_candidates(chain, doc, language),
-        _cursor_row_ends(chain, doc, language),
-        tokens,
-        budget.suffix_tokens,
-    )
+    start = _choose_start(doc, chain, language, tokens, budget.prefix_tokens)
+    end = _choose_end(doc, chain, language, tokens, budget.suffix_tokens)
     runs: list[tuple[str, str]] = []
     if start[0] > 0 and budget.outline_tokens > 0:
         window = (start[0], end[0] if end[0] is not None else doc.row)

@@ -228,7 +228,14 @@ def _text_block_header(lines: list[str], row: int) -> tuple[bool, int, str]:
     stripped = lines[row].rstrip()
     if not stripped.endswith((":", "{")):
         return False, row, "previous line does not end with ':' or '{'"
-    # Walk up over a wrapped bracket list: `) {` / `):` belongs to the line that opened it.
+    return True, wrapped_header_start(lines, row), f"previous line ends with {stripped[-1]!r} (text rule)"
+
+
+def wrapped_header_start(lines: list[str], row: int) -> int:
+    """Return the row that opens the header ending on line ``row``, walking up over a wrapped bracket list.
+
+    A `) {` or `):` on its own line belongs to the line whose `(` it closes.
+    """
     depth = 0
     first = row
     for index in range(row, -1, -1):
@@ -240,7 +247,7 @@ def _text_block_header(lines: list[str], row: int) -> tuple[bool, int, str]:
         first = index
         if depth <= 0:
             break
-    return True, first, f"previous line ends with {stripped[-1]!r} (text rule)"
+    return first
 
 
 def _is_string_delimiter(node: tree_sitter.Node) -> bool:

@@ -37,6 +37,7 @@ state is computed once per request and the generated text is scanned incremental
 from __future__ import annotations
 
 import collections
+import enum
 import functools
 import re
 from collections.abc import Iterable
@@ -45,6 +46,7 @@ from typing import Protocol
 import attrs
 import tree_sitter
 
+from lsp_server.context.completion_kind import wrapped_header_start
 from lsp_server.context.languages import SUPPORTED_LANGUAGES, get_parser
 from lsp_server.postprocess.stops import StopRule, indent_width
 from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
@@ -500,21 +502,19 @@ def _block_indent(lines: list[str], language: str | None, indent_unit: str) -> i
     if header is None or not _header_opens_block(lines[header], language):
         return cursor_indent
     # A wrapped header (``) {`` or ``):`` on its own line) is indented like the line that opened it.
-    depth = 0
-    first = header
-    for row in range(header, -1, -1):
-        for ch in reversed(lines[row]):
-            if ch in ")]":
-                depth += 1
-            elif ch in "([":
-                depth -= 1
-        first = row
-        if depth <= 0:
-            break
+    first = wrapped_header_start(lines, header)
     header_indent = min(indent_width(lines[header], TAB_WIDTH), indent_width(lines[first], TAB_WIDTH))
     if cursor_indent > header_indent:
         return cursor_indent
     return header_indent + indent_width(indent_unit, TAB_WIDTH)
+
+
+class _Dedent(enum.Enum):
+    """What a dedented line of the completion does to the cursor's block."""
+
+    STAYS = "stays"  # not a dedent out of the block (or it closes what the completion opened)
+    LEAVES = "leaves"  # the completion ends before this line
+    WAIT = "wait"  # a partial word that may still become `end` / `until`: decide on more text
 
 
 @attrs.define
@@ -600,9 +600,11 @@ class BlockCloseStop:
         complete: bool,
     ) -> int | None:
         if self.multi_line and state.mode == _CODE and line.strip():
-            dedent = self._dedent_cut(generated, line, start, row, state, phase, complete)
-            if dedent is not None:
-                return dedent if dedent >= 0 else None
+            dedent = self._dedent(line, row, state, phase, complete)
+            if dedent is _Dedent.WAIT:
+                return None
+            if dedent is _Dedent.LEAVES:
+                return 0 if row == 0 else _line_break_before(generated, start)
         if self.lexer is None:
             return None
         column = _scan(self.lexer, state, line, phase, partial=not complete)
@@ -612,36 +614,29 @@ class BlockCloseStop:
             return _line_break_before(generated, start)  # the closer starts its line
         return start + column
 
-    def _dedent_cut(
-        self,
-        generated: str,
-        line: str,
-        start: int,
-        row: int,
-        state: _LexState,
-        phase: _GeneratedPhase,
-        complete: bool,
-    ) -> int | None:
-        """Return the cut for a line that leaves the block, -1 to wait for more text, else None."""
+    def _dedent(
+        self, line: str, row: int, state: _LexState, phase: _GeneratedPhase, complete: bool
+    ) -> _Dedent:
+        """Decide whether ``line`` (row ``row`` of the completion) leaves the cursor's block."""
         if row == 0:
             if self.first_line_indent is None:
-                return None
+                return _Dedent.STAYS
             width = self.first_line_indent + indent_width(line, TAB_WIDTH, self.first_line_indent)
         else:
             width = indent_width(line, TAB_WIDTH)
         if width >= self.block_indent:
-            return None
+            return _Dedent.STAYS
         body = line.lstrip(" \t")
         word = re.match(r"\w+", body)
         closer = body[0] if body[0] in ")]}" else (word.group() if word else "")
         partial_word = not complete and word is not None and word.end() == len(body)
         if self.lua and partial_word and ("end".startswith(closer) or "until".startswith(closer)):
-            return -1  # "en" may still become "end"
+            return _Dedent.WAIT  # "en" may still become "end"
         # A line that closes a block opened before the cursor and not closed after it (the file
         # ends there, or the user is still writing it) belongs to the completion.
         if closer and self.lexer is not None and phase.consumes(state, closer):
-            return None
-        return 0 if row == 0 else _line_break_before(generated, start)
+            return _Dedent.STAYS
+        return _Dedent.LEAVES
 
 
 def _cursor_scan_for(ctx: PostprocessContext, window: _Window) -> tuple[_Lexer | None, _CursorScan | None]:
