@@ -47,6 +47,7 @@ class TokenCache:
         self._tokenize = tokenize
         self.capacity = capacity
         self._cache: dict[str, tuple[int, ...]] = {}
+        self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -93,7 +94,15 @@ class TokenCache:
         return out
 
     def count(self, text: str) -> int:
-        """How many tokens ``text`` is."""
+        """How many tokens ``text`` is (whole texts counted before are looked up, not split again)."""
+        known = self._counts.get(text)
+        if known is not None:
+            return known
         if self.pattern is None or not text:
-            return len(self._tokenize(text))
-        return sum(len(self._segment(segment)) for segment in self._split(text, self.pattern))
+            counted = len(self._tokenize(text))
+        else:
+            counted = sum(len(self._segment(segment)) for segment in self._split(text, self.pattern))
+        if len(self._counts) >= self.capacity:
+            self._counts.clear()
+        self._counts[text] = counted
+        return counted
