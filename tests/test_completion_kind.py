@@ -30,6 +30,7 @@ def decide(language: str | None, source: str, **kwargs: object) -> CompletionDec
 
 # (language, source, expected block_indent)
 MULTI_LINE_CASES = [
+    ("python", "def f():\n    '''Doc.'''\n    <|>\n", 4),  # the body is still empty after the docstring
     # Python
     ("python", "def add(a, b):\n    <|>\n", 4),
     ("python", "def add(a, b):\n<|>", 4),
@@ -107,7 +108,6 @@ SINGLE_LINE_CASES = [
     # end of a statement line
     ("python", "import os\nx = os.getcwd()<|>\n"),
     ("python", "def f():\n    x = 1\n    <|>\n    return x\n"),  # blank line mid-block
-    ("python", "def f():\n    '''Doc.'''\n    <|>\n"),
     ("python", "x = [\n    1,\n    <|>\n]\n"),
     ("python", "f = lambda x:\n    <|>\n"),  # ':' of a lambda opens no block
     ("python", "d = {'a':\n    <|>\n"),  # ':' of a dict opens no block
@@ -385,3 +385,19 @@ def test_decision_is_frozen() -> None:
     decision = decide("python", "x<|>")
     with pytest.raises(AttributeError):
         decision.kind = MULTI  # type: ignore[misc]
+
+
+def test_a_block_holding_only_its_docstring_or_a_comment_is_still_empty() -> None:
+    text = 'def scale(points, factor):\n    """Scale every point.\n\n    Returns a list.\n    """\n    \n'
+    decision = decide_completion_kind(text, 5, 4, "python")
+    assert decision.kind is CompletionKind.MULTI_LINE and decision.block_indent == 4
+    one_line = 'class Stack:\n    """A stack."""\n\n    \n'
+    assert decide_completion_kind(one_line, 3, 4, "python").kind is CompletionKind.MULTI_LINE
+    js = "function area(shape) {\n  // shoelace formula\n  \n}\n"
+    assert decide_completion_kind(js, 2, 2, "javascript").kind is CompletionKind.MULTI_LINE
+    # A string statement that is not the first in its block is no docstring: the block is not empty.
+    later = 'def f():\n    x = 1\n    "note"\n    \n'
+    assert decide_completion_kind(later, 3, 4, "python").kind is CompletionKind.SINGLE_LINE
+    # A comment after an ordinary statement does not open anything.
+    after = "x = 1\n# done\n\n"
+    assert decide_completion_kind(after, 2, 0, "python").kind is CompletionKind.SINGLE_LINE

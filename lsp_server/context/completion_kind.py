@@ -162,6 +162,42 @@ def _tokens_on_row(root: tree_sitter.Node, row: int) -> list[tree_sitter.Node]:
     return tokens
 
 
+def _previous_code_row(lines: list[str], row: int) -> int | None:
+    return next((r for r in range(row - 1, -1, -1) if lines[r].strip()), None)
+
+
+def _opens_with_docstring(token: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The docstring (a string statement first in its block) that ``token`` ends, if it is one."""
+    string = token if token.type == "string" else token.parent
+    if string is None or string.type != "string":
+        return None
+    statement = string.parent
+    block = statement.parent if statement is not None else None
+    if statement is None or block is None or statement.type != "expression_statement":
+        return None
+    if block.type != "block" or not block.named_children or block.named_children[0] != statement:
+        return None
+    return string
+
+
+def _opening_row(root: tree_sitter.Node, language: str, lines: list[str], row: int) -> int:
+    """The row to judge as a block header for a cursor below ``row``.
+
+    Comment-only lines and a Python docstring that opens the block are skipped: after ``def f():`` and its
+    docstring (or ``{`` and a comment) the block is still empty, so its body is what the user writes next.
+    """
+    for _ in range(64):
+        tokens = _tokens_on_row(root, row)
+        docstring = _opens_with_docstring(tokens[-1]) if tokens and language == "python" else None
+        if tokens and docstring is None:
+            return row
+        above = _previous_code_row(lines, docstring.start_point.row if docstring is not None else row)
+        if above is None:
+            return row
+        row = above
+    return row
+
+
 def _header_row(tokens: list[tree_sitter.Node], row: int) -> int:
     """Return the first row of the statement whose header ends on ``row``.
 
@@ -335,6 +371,7 @@ def decide_completion_kind(
     if header is None:
         return _decision(CompletionKind.SINGLE_LINE, indent_unit, "blank line, no code above")
     if syntax is not None and lang is not None:
+        header = _opening_row(syntax.root_node, lang, lines, header)
         opens, header_start, why = _tree_block_header(syntax, lang, lines, header)
     else:
         opens, header_start, why = _text_block_header(lines, header)
