@@ -355,6 +355,11 @@ def main() -> None:
     parser.add_argument("--projects", default="", help="comma-separated project names to keep")
     parser.add_argument("--sides", default="baseline,ours")
     parser.add_argument("--score-only", action="store_true")
+    parser.add_argument("--kinds", default="", help="only these hole kinds (single_line, multi_line)")
+    parser.add_argument("--ids", type=Path, default=None, help="only the hole ids listed in this file")
+    parser.add_argument(
+        "--redo", action="store_true", help="drop the selected holes' results of --sides first, then generate"
+    )
     parser.add_argument("--out", type=Path, default=None, help="results file (default results/<model>.jsonl)")
     args = parser.parse_args()
 
@@ -369,13 +374,22 @@ def main() -> None:
             step = max(1, len(of_kind) // args.limit)
             picked.extend(of_kind[::step][: args.limit])
         holes = sorted(picked, key=lambda h: (h["project"], h["file"], h["line"], h["column"]))
+    if args.kinds:
+        holes = [h for h in holes if h["kind"] in set(args.kinds.split(","))]
+    if args.ids is not None:
+        wanted = set(args.ids.read_text().split())
+        holes = [h for h in holes if h["id"] in wanted]
     label = args.model if args.model in ("0.5b", "1.5b") else Path(args.model).stem
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = args.out or RESULTS / f"{label}.jsonl"
+    if args.redo and out.exists():
+        redo = {(h["id"], side) for h in holes for side in args.sides.split(",")}
+        kept = [r for r in _done(out).values() if (r["id"], r["side"]) not in redo]
+        out.write_text("".join(json.dumps(r) + "\n" for r in kept))
     if not args.score_only:
         asyncio.run(generate(holes, model_path(args.model), args.sides.split(","), out))
-    records = score(holes, out)
-    print(table(label, holes, records))
+    records = score(load_holes(), out)
+    print(table(label, load_holes(), records))
 
 
 if __name__ == "__main__":
