@@ -29,14 +29,19 @@ MODELS = {
 }
 
 
-def cache_dir() -> Path:
-    root = os.environ.get("QWEN_LSP_BENCH_CACHE") or os.path.expanduser("~/.cache/qwen-lsp/bench-models")
-    path = Path(root)
+def cache_root(variable: str, default: str) -> Path:
+    """A cache folder outside the repository: ``$variable`` or ``default``, created on first use."""
+    path = Path(os.environ.get(variable) or os.path.expanduser(default))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def _sha256(path: Path) -> str:
+def cache_dir() -> Path:
+    return cache_root("QWEN_LSP_BENCH_CACHE", "~/.cache/qwen-lsp/bench-models")
+
+
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a (possibly large) file, read in 4 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 22), b""):
@@ -81,7 +86,7 @@ def model_path(name: str) -> Path:
                 with archive.open(member) as source:
                     while block := source.read(1 << 22):
                         out.write(block)
-        actual = _sha256(partial)
+        actual = sha256_file(partial)
         if actual != spec["sha256"]:
             raise RuntimeError(f"{name}: sha256 {actual} != expected {spec['sha256']}")
         partial.replace(target)

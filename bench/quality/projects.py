@@ -18,8 +18,6 @@ Run: ``.venv/bin/python bench/quality/projects.py`` fetches everything and print
 
 from __future__ import annotations
 
-import hashlib
-import os
 import platform
 import shutil
 import subprocess
@@ -29,6 +27,9 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/, for models.py
+from models import cache_root, sha256_file
 
 STDLIB = "cpython-stdlib"
 
@@ -163,18 +164,7 @@ PROJECTS: dict[str, Project] = {
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("QWEN_LSP_QUALITY_CACHE") or os.path.expanduser("~/.cache/qwen-lsp/bench-quality")
-    path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return cache_root("QWEN_LSP_QUALITY_CACHE", "~/.cache/qwen-lsp/bench-quality")
 
 
 def tree_path(name: str) -> Path:
@@ -224,7 +214,7 @@ def fetch(name: str) -> Path:
                 check=True,
             )
             archive = downloads / project.sdist
-            actual = _sha256(archive)
+            actual = sha256_file(archive)
             if actual != project.sdist_sha256:
                 raise RuntimeError(f"{name}: sdist sha256 {actual} != pinned {project.sdist_sha256}")
             with tarfile.open(archive) as tar:
