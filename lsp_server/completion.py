@@ -239,8 +239,9 @@ def finish_completion(
     if plan.decision.kind is CompletionKind.SINGLE_LINE:
         text = text.split("\n", 1)[0].rstrip("\r")
     rules: list[str] = []
-    if visible_start(plan, text) != text:
-        text = visible_start(plan, text)
+    visible = visible_start(plan, text)
+    if visible != text:
+        text = visible
         rules.append("leading_space")
     done = postprocess(text, _postprocess_context(plan))
     details = provenance(plan, result, notes or {})

@@ -85,7 +85,7 @@ def _extension_table() -> dict[str, str]:
     }
 
 
-def _path_of(uri_or_path: str) -> str:
+def path_of(uri_or_path: str) -> str:
     """Return the path part of a URI (``file:///a/b.py``) or the input itself if it is a path."""
     parsed = urllib.parse.urlsplit(uri_or_path)
     # A one-letter scheme is a Windows drive ("C:\\x\\y.py"), not a URI scheme.
@@ -100,7 +100,7 @@ def detect_language(language_id: str | None, uri_or_path: str) -> str | None:
         by_id = _language_id_table().get(language_id.strip().lower())
         if by_id is not None:
             return by_id
-    path = _path_of(uri_or_path).replace("\\", "/")
+    path = path_of(uri_or_path).replace("\\", "/")
     _, ext = posixpath.splitext(posixpath.basename(path))
     return _extension_table().get(ext.lower())
 

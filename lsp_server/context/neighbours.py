@@ -17,14 +17,13 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-import urllib.parse
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 
 import attrs
 import tree_sitter
 
-from lsp_server.context.languages import SUPPORTED_LANGUAGES, detect_language, get_language
+from lsp_server.context.languages import SUPPORTED_LANGUAGES, detect_language, get_language, path_of
 from lsp_server.context.syntax_tree import (
     CLASS_TYPES,
     DefinitionSite,
@@ -184,11 +183,11 @@ class _Definition:
     """Whether ``text`` is the whole definition (with its body)."""
 
 
-def _path_of(uri: str, root: str | None) -> str:
-    parsed = urllib.parse.urlsplit(uri)
-    path = urllib.parse.unquote(parsed.path) if len(parsed.scheme) > 1 else uri
+def relative_path(uri: str, root: str | None) -> str:
+    """The path of ``uri`` relative to ``root`` when it lies inside it, else the whole path."""
+    path = path_of(uri)
     if root:
-        prefix = _path_of(root, None).rstrip("/") + "/"
+        prefix = path_of(root).rstrip("/") + "/"
         if path.startswith(prefix):
             return path[len(prefix) :]
     return path
@@ -276,7 +275,7 @@ class SnippetRing:
         before the ring is locked: a pick never waits for a big file to be indexed.
         """
         canonical = language if language in SUPPORTED_LANGUAGES else detect_language(language, uri)
-        path = _path_of(uri, self.root)
+        path = relative_path(uri, self.root)
         lines = text.split("\n")
         definitions: dict[str, list[_Definition]] = {}
         cuts: list[int] = []

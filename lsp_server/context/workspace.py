@@ -8,13 +8,12 @@ edited recently.
 from __future__ import annotations
 
 import time
-import urllib.parse
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from lsp_server.completion import CompletionPlan, Skip, plan_completion
-from lsp_server.context.languages import detect_language
-from lsp_server.context.neighbours import Snippet, SnippetRing, referenced_identifiers
+from lsp_server.context.languages import detect_language, path_of
+from lsp_server.context.neighbours import Snippet, SnippetRing, referenced_identifiers, relative_path
 from lsp_server.context.syntax_tree import SyntaxTrees
 from lsp_server.document import DocumentSnapshot
 from lsp_server.settings import CompletionSettings
@@ -23,11 +22,6 @@ from lsp_server.settings import CompletionSettings
 # engine's worker, which lays the prompt out exactly and drops what overflows).
 _CHARS_PER_TOKEN = 3
 _RING_REFRESH_S = 2.0
-
-
-def _path_of(uri: str) -> str:
-    parsed = urllib.parse.urlsplit(uri)
-    return urllib.parse.unquote(parsed.path) if parsed.scheme else uri
 
 
 class WorkspaceContext:
@@ -96,16 +90,12 @@ class WorkspaceContext:
 
     def relative_path(self, uri: str) -> str:
         """The document's path relative to the workspace root (as the model sees file names)."""
-        path = _path_of(uri)
-        if self.root:
-            root = _path_of(self.root).rstrip("/")
-            if path.startswith(root + "/"):
-                return path[len(root) + 1 :]
-        return PurePosixPath(path).name
+        path = relative_path(uri, self.root)
+        return path if path != path_of(uri) else PurePosixPath(path).name
 
     def repo_name(self) -> str:
         """The workspace folder's name."""
-        return PurePosixPath(_path_of(self.root)).name if self.root else "workspace"
+        return PurePosixPath(path_of(self.root)).name if self.root else "workspace"
 
     def neighbours(self, plan: CompletionPlan, budget_tokens: int) -> list[Snippet]:
         """Snippets of other files for a plan: definitions it uses, then similar code."""

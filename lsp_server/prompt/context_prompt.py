@@ -19,16 +19,12 @@ import attrs
 
 from lsp_server.context.assemble import FileContext
 from lsp_server.context.neighbours import Snippet
+from lsp_server.context.syntax_tree import comment_marker
 from lsp_server.prompt.fim import FimTokens, PromptLayout, PromptPiece
 from lsp_server.prompt.healing import heal_prompt_tail
 
 Tokenize = Callable[[str], list[int]]
 Detokenize = Callable[[list[int]], str]
-
-_LINE_COMMENT = {
-    "python": "#",
-    "lua": "--",
-}
 
 
 @attrs.frozen
@@ -42,11 +38,6 @@ class PromptInputs:
     language: str | None = None
     neighbour_budget: int = 0
     heal: bool = False
-
-
-def comment_prefix(language: str | None) -> str:
-    """The line-comment marker of a language (``//`` for the C family and unknown languages)."""
-    return _LINE_COMMENT.get(language or "", "//")
 
 
 def _as_comment(snippet: Snippet, marker: str) -> str:
@@ -87,11 +78,11 @@ def build_context_prompt(
     pieces: list[PromptPiece] = []
     head: list[int] = [*bos]
     comment_head = ""
-    repo_level = fim is not None and fim.repo_name is not None and fim.file_sep is not None
-    if repo_level and fim is not None and fim.repo_name is not None and fim.file_sep is not None:
-        file_sep = fim.file_sep
+    repo_name = fim.repo_name if fim is not None else None
+    file_sep = fim.file_sep if fim is not None else None
+    if repo_name is not None and file_sep is not None:
         if inputs.snippets and inputs.neighbour_budget > 0:
-            head += [fim.repo_name, *tokenize((inputs.repo or "workspace") + "\n")]
+            head += [repo_name, *tokenize((inputs.repo or "workspace") + "\n")]
             chosen = _fit_snippets(
                 inputs.snippets,
                 inputs.neighbour_budget,
@@ -102,7 +93,7 @@ def build_context_prompt(
                 pieces.append(_snippet_piece(snippet, len(tokens)))
             head += [file_sep, *tokenize(f"{inputs.path or 'untitled'}\n")]
     elif inputs.snippets and inputs.neighbour_budget > 0:
-        marker = comment_prefix(inputs.language)
+        marker = comment_marker(inputs.language)
         chosen = _fit_snippets(
             inputs.snippets, inputs.neighbour_budget, lambda s: tokenize(_as_comment(s, marker))
         )
