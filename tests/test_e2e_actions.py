@@ -61,6 +61,22 @@ def private_dirs(tmp_path: Path) -> dict[str, str]:
     return {"XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
 
 
+@asynccontextmanager
+async def action_session(
+    smollm2_path: Path, workspace: Path, tmp_path: Path, max_tokens: int | dict[str, Any]
+) -> AsyncIterator[LanguageClient]:
+    """A server rooted at ``workspace`` with private dirs, a client that takes edits and shows documents."""
+    options = max_tokens if isinstance(max_tokens, dict) else {"actions": {"maxTokens": max_tokens}}
+    async with lsp_session(
+        smollm2_path,
+        root=workspace,
+        env=private_dirs(tmp_path),
+        capabilities=action_capabilities(),
+        options=options,
+    ) as (client, _):
+        yield client
+
+
 async def execute(client: LanguageClient, command: str, argument: dict[str, Any]) -> dict[str, Any]:
     result = plain(
         await client.workspace_execute_command_async(
@@ -120,13 +136,7 @@ async def test_explain_offered_inside_a_function_only(
 async def test_explain_streams_progress_and_shows_the_model_answer(
     smollm2_path: Path, workspace: Path, tmp_path: Path
 ) -> None:
-    async with lsp_session(
-        smollm2_path,
-        root=workspace,
-        env=private_dirs(tmp_path),
-        capabilities=action_capabilities(),
-        options={"actions": {"maxTokens": 48}},
-    ) as (client, _):
+    async with action_session(smollm2_path, workspace, tmp_path, 48) as client:
         uri = (workspace / "geometry.py").as_uri()
         open_document(client, uri, "python", SOURCE)
         result = await execute(client, "qwenLsp.explain", {"uri": uri, "line": 4, "character": 8})
@@ -187,13 +197,7 @@ async def long_explain_session(
     smollm2_path: Path, workspace: Path, tmp_path: Path
 ) -> AsyncIterator[tuple[LanguageClient, str]]:
     """A server allowed long answers, with geometry.py open: explain runs long enough to be cancelled."""
-    async with lsp_session(
-        smollm2_path,
-        root=workspace,
-        env=private_dirs(tmp_path),
-        capabilities=action_capabilities(),
-        options=LONG_ACTIONS,
-    ) as (client, _):
+    async with action_session(smollm2_path, workspace, tmp_path, LONG_ACTIONS) as client:
         uri = (workspace / "geometry.py").as_uri()
         open_document(client, uri, "python", SOURCE)
         yield client, uri
@@ -281,13 +285,7 @@ def _track_edits(
 async def test_docstring_is_applied_under_the_def_and_refused_when_stale(
     smollm2_path: Path, workspace: Path, tmp_path: Path
 ) -> None:
-    async with lsp_session(
-        smollm2_path,
-        root=workspace,
-        env=private_dirs(tmp_path),
-        capabilities=action_capabilities(),
-        options={"actions": {"maxTokens": 32}},
-    ) as (client, _):
+    async with action_session(smollm2_path, workspace, tmp_path, 32) as client:
         uri = (workspace / "calc.py").as_uri()
         texts = {uri: (1, DOC_SOURCE)}
         received = _track_edits(client, texts)
@@ -327,13 +325,7 @@ async def test_edited_prompt_file_changes_the_very_next_request(
     prompts.mkdir(parents=True)
     template = prompts / "explain.j2"
     template.write_text("Explain `{{ symbol }}` briefly. MARKER-ONE\n{{ definition }}\n", encoding="utf-8")
-    async with lsp_session(
-        smollm2_path,
-        root=workspace,
-        env=private_dirs(tmp_path),
-        capabilities=action_capabilities(),
-        options={"actions": {"maxTokens": 8}},
-    ) as (client, _):
+    async with action_session(smollm2_path, workspace, tmp_path, 8) as client:
         uri = (workspace / "geometry.py").as_uri()
         open_document(client, uri, "python", SOURCE)
         argument = {"uri": uri, "line": 9, "character": 4}
