@@ -7,7 +7,6 @@ edited recently.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
@@ -21,7 +20,6 @@ from lsp_server.settings import CompletionSettings
 # Characters per token used to size snippet picks before the model's tokenizer is at hand (it runs on the
 # engine's worker, which lays the prompt out exactly and drops what overflows).
 _CHARS_PER_TOKEN = 3
-_RING_REFRESH_S = 2.0
 
 
 class WorkspaceContext:
@@ -32,7 +30,6 @@ class WorkspaceContext:
         self.ring = SnippetRing(root=root)
         self._root = root
         self._dirty: dict[str, DocumentSnapshot] = {}
-        self._ring_updated: dict[str, float] = {}
         self._ring_generation = 0
         # The last pick per document: kept while the user types on the same line and the ring is unchanged,
         # which also keeps the prompt's first part (and the model's cache of it) stable between keystrokes.
@@ -74,15 +71,15 @@ class WorkspaceContext:
         document = self.trees.get(snapshot.uri, snapshot.text) if language is not None else None
         tree = document.tree if document is not None else None
         self.ring.add_document(snapshot.uri, language, snapshot.text, tree=tree)
-        self._ring_updated[snapshot.uri] = time.monotonic()
         self._ring_generation += 1
 
     def _refresh_ring(self, current: str) -> None:
-        """Re-chunk edited documents other than the one being typed in (throttled)."""
-        now = time.monotonic()
-        for uri in list(self._dirty):
-            if uri == current and now - self._ring_updated.get(uri, 0.0) < _RING_REFRESH_S:
-                continue
+        """Re-chunk edited documents other than the one being typed in.
+
+        The current document's own chunks are never picked for it, so re-chunking it (tens of ms on a big
+        file) waits until the user asks for a completion elsewhere or closes it.
+        """
+        for uri in [uri for uri in self._dirty if uri != current]:
             snapshot = self._dirty.pop(uri)
             self._add_to_ring(snapshot, detect_language(snapshot.language_id, snapshot.uri))
 
