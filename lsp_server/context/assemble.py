@@ -44,6 +44,7 @@ on the same file nearly free: most statements have not changed since the last ke
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 
@@ -150,6 +151,7 @@ class _Doc:
 
     def __init__(self, text: str, cursor_offset: int, language: str | None) -> None:
         offset = min(max(cursor_offset, 0), len(text))
+        self.text = text
         self.lines = text.split("\n")
         self.row = text.count("\n", 0, offset)
         self.column = offset - (text.rfind("\n", 0, offset) + 1)
@@ -160,6 +162,11 @@ class _Doc:
         self.marker = comment_marker(language)
         crlf = line.endswith("\r") or (self.row > 0 and self.lines[self.row - 1].endswith("\r"))
         self.eol = "\r\n" if crlf else "\n"
+
+    @functools.cached_property
+    def source(self) -> bytes:
+        """The document as UTF-8 (the byte offsets of its tree index into it)."""
+        return self.text.encode("utf-8")
 
     def rows_text(self, first: int, last: int) -> str:
         """Rows ``first..last`` inclusive, each with the line break that follows it in the file."""
@@ -351,9 +358,9 @@ def _referenced_names(
         last = min(last_row(function), doc.row + _FUNCTION_ROWS)
     else:
         first, last = start, doc.row
-    found = identifiers_in_rows(tree, language, first, last)
+    found = identifiers_in_rows(tree, doc.source, language, first, last)
     if end > last:
-        found += identifiers_in_rows(tree, language, max(last + 1, doc.row), end)
+        found += identifiers_in_rows(tree, doc.source, language, max(last + 1, doc.row), end)
     found.sort(key=lambda item: (abs(item[1] - doc.row), item[1] > doc.row))
     return list(dict.fromkeys(name for name, _, _ in found))
 
@@ -399,20 +406,19 @@ def _signature_items(
     for node in top_level_nodes(tree.root_node) if wanted else []:
         if node.start_point.row <= end and last_row(node) >= start:
             continue  # in the window, or around the cursor
-        for site in definitions_in(node, language, wanted=wanted):
+        for site in definitions_in(node, language, doc.source, wanted=wanted):
             by_name.setdefault(site.name, []).append(site)
     for node in chain if wanted else []:
         if node.type in CLASS_TYPES.get(language, frozenset()) and node.start_point.row < start:
-            for site in member_definitions(node, language):
+            for site in member_definitions(node, language, doc.source):
                 if site.name in wanted and not (site.start_row <= end and site.end_row >= start):
                     by_name.setdefault(site.name, []).append(site)
     if not by_name:
         return
-    source = "\n".join(doc.lines).encode("utf-8")
     seen: set[str] = set()
     for name in names:
         for site in by_name.get(name, ()):
-            text = render_signature(site, source, doc.lines, language)
+            text = render_signature(site, doc.source, doc.lines, language)
             if text in seen:
                 continue  # a prototype and its definition read the same
             seen.add(text)
@@ -426,7 +432,7 @@ def _import_items(
 ) -> list[_Item]:
     """The imports above the window: those that bind a name used near the cursor first."""
     items = []
-    for node in import_nodes(tree.root_node, language):
+    for node in import_nodes(tree.root_node, language, doc.source):
         first, last = node.start_point.row, last_row(node)
         if last < start:
             items.append(_Item(_Block("imports", first, last, doc.rows_text(first, last))))

@@ -284,7 +284,7 @@ class SnippetRing:
             if tree is None:
                 tree = self._parse(canonical, source)
             cuts = _cut_rows(tree.root_node, canonical, self.chunk_lines)
-            for site, owner in _indexed_sites(tree.root_node, canonical):
+            for site, owner in _indexed_sites(tree.root_node, canonical, source):
                 definition = _definition(site, owner, (uri, path, canonical), source, lines)
                 definitions.setdefault(site.name, []).append(definition)
         chunks: list[_Chunk] = []
@@ -419,18 +419,18 @@ def _definition_rank(
 
 
 def _indexed_sites(
-    root: tree_sitter.Node, language: str
+    root: tree_sitter.Node, language: str, source: bytes
 ) -> list[tuple[DefinitionSite, tree_sitter.Node | None]]:
     """Top-level definitions, and the members of top-level classes (impl blocks too) with their class."""
     sites: list[tuple[DefinitionSite, tree_sitter.Node | None]] = []
     classes = CLASS_TYPES.get(language, frozenset())
     for node in top_level_nodes(root):
-        sites.extend((site, None) for site in definitions_in(node, language))
+        sites.extend((site, None) for site in definitions_in(node, language, source))
         inner: tree_sitter.Node | None = node
         while inner is not None and inner.type not in classes:
             inner = inner.child_by_field_name("definition") or inner.child_by_field_name("declaration")
         if inner is not None:
-            sites.extend((site, inner) for site in member_definitions(inner, language))
+            sites.extend((site, inner) for site in member_definitions(inner, language, source))
     return sites
 
 
@@ -499,7 +499,7 @@ def referenced_identifiers(
         last = min(last_row(function), row + rows_around)
     else:
         first, last = max(0, row - rows_around // 4), row + rows_around // 4
-    found = identifiers_in_rows(tree, language, first, max(last, row))
+    found = identifiers_in_rows(tree, source, language, first, max(last, row))
     found.sort(
         key=lambda item: (abs(item[1] - row), item[1] > row, abs(item[2] - (cursor_byte - line_start)))
     )

@@ -531,14 +531,18 @@ def top_level_nodes(root: tree_sitter.Node) -> list[tree_sitter.Node]:
     return found
 
 
-def _text(node: tree_sitter.Node | None) -> str:
-    """The node's source text ("" for no node)."""
+def _text(node: tree_sitter.Node | None, source: bytes) -> str:
+    """The node's text, read from the document's ``source`` ("" for no node).
+
+    Never ``node.text``: a tree edited to a newer text without a re-parse (see ``SyntaxTrees``) has no
+    text of its own, but its byte ranges match the newer source.
+    """
     if node is None:
         return ""
-    return (node.text or b"").decode("utf-8", errors="replace")
+    return source[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
 
 
-def import_nodes(root: tree_sitter.Node, language: str) -> list[tree_sitter.Node]:
+def import_nodes(root: tree_sitter.Node, language: str, source: bytes) -> list[tree_sitter.Node]:
     """The file's top-level import statements (``require`` assignments too), in order."""
     kinds = _IMPORTS.get(language, frozenset())
     found = []
@@ -547,7 +551,7 @@ def import_nodes(root: tree_sitter.Node, language: str) -> list[tree_sitter.Node
             language in ("lua", "javascript", "typescript", "tsx")
             and node.type in ("variable_declaration", "lexical_declaration")
             and node.start_point.row == node.end_point.row
-            and _REQUIRE.search(_text(node)) is not None
+            and _REQUIRE.search(_text(node, source)) is not None
         ):
             found.append(node)
     return found
@@ -641,7 +645,7 @@ _DECLARATOR_NAMES = frozenset(
 )
 
 
-def _declarator_name(node: tree_sitter.Node | None) -> str | None:
+def _declarator_name(node: tree_sitter.Node | None, source: bytes) -> str | None:
     """The name inside a C/C++ declarator chain (``*add(int a)`` -> ``add``; ``A::run`` -> ``run``)."""
     while node is not None:
         if node.type in (
@@ -651,10 +655,10 @@ def _declarator_name(node: tree_sitter.Node | None) -> str | None:
             "destructor_name",
             "operator_name",
         ):
-            return _text(node)
+            return _text(node, source)
         if node.type == "qualified_identifier":
             name = node.child_by_field_name("name")
-            return _short(_text(name)) if name is not None else None
+            return _short(_text(name, source)) if name is not None else None
         node = node.child_by_field_name("declarator")
     return None
 
@@ -668,7 +672,7 @@ def _has_function_declarator(node: tree_sitter.Node) -> bool:
     return False
 
 
-def _lua_function_value(node: tree_sitter.Node) -> tuple[str, tree_sitter.Node] | None:
+def _lua_function_value(node: tree_sitter.Node, source: bytes) -> tuple[str, tree_sitter.Node] | None:
     """``local f = function() end``: the name on the left when the value is a function."""
     assignment = next((c for c in node.named_children if c.type == "assignment_statement"), None)
     if assignment is None:
@@ -679,37 +683,39 @@ def _lua_function_value(node: tree_sitter.Node) -> tuple[str, tree_sitter.Node] 
         return None
     if values.named_children[0].type != "function_definition":
         return None
-    return _short(_text(names.named_children[0])), values.named_children[0]
+    return _short(_text(names.named_children[0], source)), values.named_children[0]
 
 
-def _named(node: tree_sitter.Node, language: str, member: bool) -> tuple[str, str, tree_sitter.Node] | None:
+def _named(
+    node: tree_sitter.Node, language: str, member: bool, source: bytes
+) -> tuple[str, str, tree_sitter.Node] | None:
     """(name, kind, definition node) when ``node`` defines a function, method or type."""
     kind_of = node.type
     name: str | None = None
     if kind_of in _FUNCTION_KINDS:
         if kind_of == "function_definition" and language in ("c", "cpp"):
-            name = _declarator_name(node.child_by_field_name("declarator"))
+            name = _declarator_name(node.child_by_field_name("declarator"), source)
         elif kind_of == "function_definition" and language == "lua":
             return None  # an anonymous function value
         else:
-            name = _short(_text(node.child_by_field_name("name")))
+            name = _short(_text(node.child_by_field_name("name"), source))
         method = member or kind_of in ("method_declaration", "method_definition")
         return (name, "method" if method else "function", node) if name else None
     if kind_of in _TYPE_KINDS:
         if kind_of in _C_TYPE_SPECIFIERS and node.child_by_field_name("body") is None:
             return None  # `struct ring *r`: a use, not a definition
         if kind_of == "type_definition":
-            name = _declarator_name(node.child_by_field_name("declarator"))
+            name = _declarator_name(node.child_by_field_name("declarator"), source)
         else:
-            name = _text(node.child_by_field_name("name"))
+            name = _text(node.child_by_field_name("name"), source)
         return (name, "type", node) if name else None
     if kind_of in ("declaration", "field_declaration"):
         if language in ("c", "cpp") and _has_function_declarator(node):
-            name = _declarator_name(node.child_by_field_name("declarator"))
+            name = _declarator_name(node.child_by_field_name("declarator"), source)
             return (name, "method" if member else "function", node) if name else None
         return None
     if kind_of == "variable_declaration" and language == "lua":
-        found = _lua_function_value(node)
+        found = _lua_function_value(node, source)
         return (found[0], "function", found[1]) if found is not None else None
     if kind_of in ("lexical_declaration", "variable_declaration"):
         for declarator in node.named_children:
@@ -719,7 +725,7 @@ def _named(node: tree_sitter.Node, language: str, member: bool) -> tuple[str, st
                 and value is not None
                 and value.type in _FUNCTION_VALUES
             ):
-                name = _text(declarator.child_by_field_name("name"))
+                name = _text(declarator.child_by_field_name("name"), source)
                 return (name, "function", declarator) if name else None
     return None
 
@@ -747,6 +753,7 @@ def _unwrapped(node: tree_sitter.Node) -> list[tuple[tree_sitter.Node, tree_sitt
 def definitions_in(
     node: tree_sitter.Node,
     language: str,
+    source: bytes,
     *,
     member: bool = False,
     wanted: frozenset[str] | set[str] | None = None,
@@ -759,15 +766,15 @@ def definitions_in(
         return []
     sites = []
     for inner, anchor in _unwrapped(node):
-        named = _named(inner, language, member)
+        named = _named(inner, language, member, source)
         if named is not None and (wanted is None or named[0] in wanted):
             sites.append(DefinitionSite(named[0], named[1], named[2], anchor))
     return sites
 
 
-def top_level_definitions(root: tree_sitter.Node, language: str) -> list[DefinitionSite]:
+def top_level_definitions(root: tree_sitter.Node, language: str, source: bytes) -> list[DefinitionSite]:
     """Every definition at the top of the file (through include guards and namespaces), in order."""
-    return [site for node in top_level_nodes(root) for site in definitions_in(node, language)]
+    return [site for node in top_level_nodes(root) for site in definitions_in(node, language, source)]
 
 
 def class_body(node: tree_sitter.Node) -> tree_sitter.Node | None:
@@ -775,12 +782,14 @@ def class_body(node: tree_sitter.Node) -> tree_sitter.Node | None:
     return node.child_by_field_name("body")
 
 
-def member_definitions(node: tree_sitter.Node, language: str) -> list[DefinitionSite]:
+def member_definitions(node: tree_sitter.Node, language: str, source: bytes) -> list[DefinitionSite]:
     """The methods (and nested types) declared in a class, impl, trait or struct body."""
     body = class_body(node)
     if body is None:
         return []
-    return [site for child in body.named_children for site in definitions_in(child, language, member=True)]
+    return [
+        site for child in body.named_children for site in definitions_in(child, language, source, member=True)
+    ]
 
 
 def _body_of(node: tree_sitter.Node) -> tree_sitter.Node | None:
@@ -821,7 +830,7 @@ def _leading_rows(site: DefinitionSite, lines: list[str]) -> int:
     return first
 
 
-def _python_docstring_line(body: tree_sitter.Node, lines: list[str]) -> str | None:
+def _python_docstring_line(body: tree_sitter.Node, lines: list[str], source: bytes) -> str | None:
     """The first line of a docstring, closed with its quotes when the docstring goes on."""
     first = body.named_children[0] if body.named_children else None
     if first is None or first.type != "expression_statement" or not first.named_children:
@@ -829,7 +838,7 @@ def _python_docstring_line(body: tree_sitter.Node, lines: list[str]) -> str | No
     string = first.named_children[0]
     if string.type != "string" or not string.children:
         return None
-    opener = _text(string.children[0])
+    opener = _text(string.children[0], source)
     quote = opener.lstrip("rRuUbBfF") or '"'
     row = string.start_point.row
     text = lines[row].strip() if row < len(lines) else ""
@@ -874,13 +883,13 @@ def render_signature(site: DefinitionSite, source: bytes, lines: list[str], lang
             inner = lines[content][: indent_of(lines[content])]
         else:
             inner = indent_text + "    "
-        doc = _python_docstring_line(body, lines)
+        doc = _python_docstring_line(body, lines, source)
         parts = [header]
         if doc is not None:
             parts.append(inner + doc)
         init = None
         if node.type == "class_definition":
-            init = next((m for m in member_definitions(node, language) if m.name == "__init__"), None)
+            init = next((m for m in member_definitions(node, language, source) if m.name == "__init__"), None)
         if init is not None:
             parts.append(render_signature(init, source, lines, language))  # how to construct one
         else:
@@ -905,7 +914,7 @@ def _identifier_query(language: str) -> tree_sitter.Query:
 
 
 def identifiers_in_rows(
-    tree: tree_sitter.Tree, language: str, first_row: int, last_row_inclusive: int
+    tree: tree_sitter.Tree, source: bytes, language: str, first_row: int, last_row_inclusive: int
 ) -> list[tuple[str, int, int]]:
     """Identifiers (names, fields, types) in a row range as (name, row, byte column), in source order."""
     if last_row_inclusive < first_row:
@@ -917,6 +926,6 @@ def identifiers_in_rows(
         for node in nodes:
             row = node.start_point.row
             if first_row <= row <= last_row_inclusive:
-                found.append((_text(node), row, node.start_point.column))
+                found.append((_text(node, source), row, node.start_point.column))
     found.sort(key=lambda item: (item[1], item[2]))
     return found
