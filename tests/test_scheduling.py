@@ -4,6 +4,7 @@ the model is involved."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,3 +116,21 @@ async def test_typed_ahead_hit_does_not_touch_the_model(smollm2_path: Path) -> N
         # it is background work at a lower priority, counted separately).
         assert after["completed"] - before["completed"] <= after["speculations"] - before["speculations"]
         assert after["speculations"] >= 1
+
+
+def test_opened_documents_are_tokenized_in_the_background(engine: Engine) -> None:
+    import sysconfig
+
+    text = (Path(sysconfig.get_paths()["stdlib"]) / "textwrap.py").read_text()
+    tokenizer = engine.tokenizer
+    assert tokenizer is not None
+    engine.warm_tokens(text)
+    deadline = time.monotonic() + 60
+    misses = -1
+    while (misses != tokenizer.cache.misses or misses <= 0) and time.monotonic() < deadline:
+        misses = tokenizer.cache.misses
+        time.sleep(0.2)
+    assert tokenizer.cache.misses > 0
+    window = "\n".join(text.split("\n")[100:220]) + "\n"
+    tokenizer(window)
+    assert tokenizer.cache.misses - misses <= 2  # only the window's cut first and last segments

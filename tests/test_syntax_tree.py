@@ -9,7 +9,7 @@ import pytest
 import tree_sitter
 
 from lsp_server.context.languages import parse
-from lsp_server.context.syntax_tree import SyntaxTrees, diff_edit
+from lsp_server.context.syntax_tree import SyntaxTrees, diff_edit, top_level_definitions
 from tests.test_context_assemble import SAMPLES, split_cursor
 
 
@@ -181,7 +181,7 @@ def test_update_on_a_large_file_is_incremental_and_fast() -> None:
     body = text[text.index("log = logging") :]
     big = text + "".join(body.replace("Inventory", f"Inventory{i}") for i in range(47))
     assert big.count("\n") >= 5000
-    trees = SyntaxTrees()
+    trees = SyntaxTrees(budget_ms=None)  # every re-parse on the caller's thread: counted one by one
     trees.update("file:///big.py", "python", big, 1)
     middle = big.index("class Inventory20")
     started = time.perf_counter()
@@ -199,3 +199,63 @@ def test_update_on_a_large_file_is_incremental_and_fast() -> None:
     print(f"\n{lines} lines: {per_update:.2f} ms per keystroke update, {per_diff:.3f} ms diffing")  # noqa: T201
     assert trees.incremental_parses == rounds
     assert_same_as_full_parse(trees, "file:///big.py", "python", big)
+
+
+def _big_python() -> str:
+    text, _ = split_cursor(SAMPLES["python"])
+    body = text[text.index("log = logging") :]
+    return text + "".join(body.replace("Inventory", f"Inventory{i}") for i in range(47))
+
+
+def test_a_slow_reparse_leaves_the_edited_older_tree_until_it_lands() -> None:
+    big = _big_python()
+    trees = SyntaxTrees(budget_ms=0.0)  # never wait: the request path gets whatever tree is ready
+    uri = "file:///big.py"
+    trees.update(uri, "python", big, 1)
+    assert trees.full_parses == 1
+    # An opened triple quote turns the rest of the file into a string: a re-parse of ~all of it.
+    where = big.index("    def ", big.index("class Inventory20")) + len("    def ")
+    where = big.index("\n", where) + 1
+    edited = edit_at(big, where, where, '        """Begin a docstring\n')
+    trees.update(uri, "python", edited, 2)
+    stale = trees.get(uri, edited)
+    assert stale is not None and not stale.current and stale.version == 2
+    assert trees.late_parses == 1
+    # The older tree's ranges were moved to the new text: the definitions after the edit are found one
+    # row further down, with their names read from the new source.
+    after = [
+        (site.name, site.start_row)
+        for site in top_level_definitions(stale.tree.root_node, "python", stale.source)
+    ]
+    row = big.count("\n", 0, where)
+    before = top_level_definitions(parse("python", big).root_node, "python", big.encode())
+    expected = [(site.name, site.start_row + (site.start_row >= row)) for site in before]
+    assert after == expected and any(name == "Inventory46" for name, _ in after)
+    # When the user pauses, the re-parse runs to the end: the tree is a parse of its own text.
+    assert trees.behind
+    assert not trees.catch_up() and not trees.behind
+    landed = trees.get(uri, edited)
+    assert landed is not None and landed.current and landed.version == 2
+    assert_same_as_full_parse(trees, uri, "python", edited)
+    # Typing on: each update edits the newest finished parse; the last one lands, older ones may be
+    # skipped (a newer text replaces a job that has not started).
+    text = edited
+    for step, ch in enumerate(" and more"):
+        text = edit_at(text, where + 1, where + 1, ch)
+        trees.update(uri, "python", text, 3 + step)
+    trees.settle()
+    assert_same_as_full_parse(trees, uri, "python", text)
+    document = trees.get(uri, text)
+    assert document is not None and document.version == 3 + len(" and more") - 1
+    trees.close(uri)
+    assert trees.get(uri, "x = 1\n") is not None
+
+
+def test_small_documents_are_always_parsed_on_the_spot() -> None:
+    text, cursor = split_cursor(SAMPLES["python"])
+    trees = SyntaxTrees(budget_ms=0.0)
+    trees.update("file:///a.py", "python", text, 1)
+    changed = edit_at(text, cursor, cursor, '"""open')
+    trees.update("file:///a.py", "python", changed, 2)
+    document = trees.get("file:///a.py", changed)
+    assert document is not None and document.current and trees.late_parses == 0

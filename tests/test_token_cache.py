@@ -73,6 +73,19 @@ def test_edit_in_the_middle_reuses_the_other_lines(tokenize: object) -> None:
     assert cache.misses - misses <= 2  # only the edited segment was tokenized again
 
 
+def test_a_warmed_document_costs_no_tokenization_at_any_window(tokenize: object) -> None:
+    assert callable(tokenize)
+    cache = TokenCache(tokenize)
+    text = (STDLIB / "textwrap.py").read_text()
+    cache.warm(text)
+    misses = cache.misses
+    lines = text.split("\n")
+    for start in (0, 37, 150, 301):
+        window = "\n".join(lines[start : start + 120])
+        assert cache(window) == tokenize(window)
+    assert cache.misses - misses <= 8  # at most the windows' first and last (partial) segments
+
+
 def test_a_tokenizer_that_merges_across_lines_bypasses_the_cache() -> None:
     def whole_words(text: str) -> list[int]:
         # Merges every run of non-letters (newlines and indentation included) into one token.

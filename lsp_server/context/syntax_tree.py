@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import time
 import types
 from collections.abc import Mapping
 
@@ -26,13 +27,20 @@ from lsp_server.context.languages import SUPPORTED_LANGUAGES, detect_language, g
 
 @attrs.frozen
 class DocumentTree:
-    r"""One document's text with its parse tree (rows split at "\n", columns in UTF-8 bytes)."""
+    r"""One document's text with its parse tree (rows split at "\n", columns in UTF-8 bytes).
+
+    ``current`` is False while the re-parse of this text is still running: ``tree`` is then the newest
+    finished parse, edited (``Tree.edit``) so that its byte ranges and rows match this text. Its
+    statements, blocks and definitions are those of the older text, which around a half-typed line is
+    what context wants anyway; read node text from ``source`` (the tree has none of its own).
+    """
 
     language: str
     text: str
     source: bytes
     tree: tree_sitter.Tree
     version: int | None
+    current: bool = True
 
 
 @attrs.frozen
@@ -111,22 +119,89 @@ def diff_edit(old: bytes, new: bytes) -> TextEdit | None:
     )
 
 
-class SyntaxTrees:
-    """Parse trees of open documents, updated incrementally (tree.edit + reparse) on every change."""
+def _edited(document: DocumentTree, source: bytes) -> tree_sitter.Tree:
+    """A copy of the document's tree edited to describe ``source`` (no re-parse: microseconds)."""
+    tree = document.tree.copy()
+    edit = diff_edit(document.source, source)
+    if edit is not None:
+        tree.edit(
+            edit.start_byte,
+            edit.old_end_byte,
+            edit.new_end_byte,
+            edit.start_point,
+            edit.old_end_point,
+            edit.new_end_point,
+        )
+    return tree
 
-    def __init__(self) -> None:
+
+_READ_CHUNK = 16_384
+
+
+class _OverBudget(Exception):
+    """A parse stopped at its deadline."""
+
+
+def _parse_until(
+    parser: tree_sitter.Parser, source: bytes, old: tree_sitter.Tree | None, deadline: float
+) -> tree_sitter.Tree:
+    """Parse, stopping at ``deadline`` (``time.perf_counter``); reset the parser after a stop."""
+
+    def read(offset: int, _point: tuple[int, int]) -> bytes:
+        return source[offset : offset + _READ_CHUNK]
+
+    def stop(*_state: object) -> bool:
+        return time.perf_counter() > deadline
+
+    try:
+        # Only a parse that reads through a callback can be stopped (and resumed).
+        return parser.parse(read, old, progress_callback=stop)
+    except ValueError as error:  # tree-sitter's "Parsing failed": the callback said stop
+        raise _OverBudget from error
+
+
+@attrs.define
+class _Behind:
+    """The re-parse of a document that went over a keystroke's budget, to finish when the server is idle."""
+
+    language: str
+    text: str
+    source: bytes
+    sequence: int
+    old: tree_sitter.Tree
+
+
+class SyntaxTrees:
+    """Parse trees of open documents, updated incrementally (tree.edit + reparse) on every change.
+
+    A keystroke's re-parse usually takes well under a millisecond, but in a big file an edit that leaves
+    a string or a bracket open makes tree-sitter re-lex everything after it (tens of ms). So on documents
+    over ``sync_bytes`` a re-parse gets ``budget_ms``; past it, it stops and the document's tree is the
+    newest finished parse edited to the new text (``DocumentTree.current`` False) until ``catch_up``
+    re-parses it when the user pauses. With ``budget_ms=None`` every parse runs to the end.
+    """
+
+    def __init__(self, budget_ms: float | None = 1.5, sync_bytes: int = 16_384) -> None:
         self._documents: dict[str, DocumentTree] = {}
+        self._parsed: dict[str, tuple[int, DocumentTree]] = {}  # newest finished parse per document
         self._parsers: dict[str, tree_sitter.Parser] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self.budget_ms = budget_ms
+        self.sync_bytes = sync_bytes
         self.full_parses = 0
         self.incremental_parses = 0
+        self.late_parses = 0
+        """Re-parses that went over the budget (until they landed, requests used an edited older tree)."""
+        self._sequence = 0
+        self._behind: dict[str, _Behind] = {}
 
-    def _parser(self, language: str) -> tree_sitter.Parser:
-        parser = self._parsers.get(language)
+    @staticmethod
+    def _parser_in(parsers: dict[str, tree_sitter.Parser], language: str) -> tree_sitter.Parser:
+        parser = parsers.get(language)
         if parser is None:
-            # Our own parser: the cached one in languages.py is shared and not thread-safe.
+            # Our own parsers: the cached one in languages.py is shared and not thread-safe.
             parser = tree_sitter.Parser(get_language(language))
-            self._parsers[language] = parser
+            parsers[language] = parser
         return parser
 
     def update(self, uri: str, language: str | None, text: str, version: int | None) -> None:
@@ -137,7 +212,7 @@ class SyntaxTrees:
     def _update(self, uri: str, language: str | None, text: str, version: int | None) -> DocumentTree | None:
         canonical = language if language in SUPPORTED_LANGUAGES else detect_language(language, uri)
         if canonical is None:
-            self._documents.pop(uri, None)
+            self._forget(uri)
             return None
         previous = self._documents.get(uri)
         if previous is not None and previous.language == canonical and previous.text == text:
@@ -146,45 +221,86 @@ class SyntaxTrees:
                 self._documents[uri] = previous
             return previous
         source = text.encode("utf-8")
-        parser = self._parser(canonical)
-        if previous is None or previous.language != canonical:
+        self._sequence += 1
+        self._behind.pop(uri, None)
+        parsed = self._parsed.get(uri)
+        parser = self._parser_in(self._parsers, canonical)
+        if previous is None or parsed is None or previous.language != canonical:
             tree = parser.parse(source)
             self.full_parses += 1
         else:
-            edit = diff_edit(previous.source, source)
-            old_tree = previous.tree
-            if edit is not None:
-                # Tree.edit changes the tree in place: edit a copy so that DocumentTrees handed out
-                # earlier (possibly in use on another thread) keep describing their own text.
-                old_tree = old_tree.copy()
-                old_tree.edit(
-                    edit.start_byte,
-                    edit.old_end_byte,
-                    edit.new_end_byte,
-                    edit.start_point,
-                    edit.old_end_point,
-                    edit.new_end_point,
-                )
-            tree = parser.parse(source, old_tree)
+            # Edit a copy: DocumentTrees handed out earlier (maybe in use on another thread) keep
+            # describing their own text.
+            old = _edited(parsed[1], source)
+            if self.budget_ms is None or len(source) <= self.sync_bytes:
+                tree = parser.parse(source, old)
+            else:
+                try:
+                    tree = _parse_until(parser, source, old, time.perf_counter() + self.budget_ms / 1000)
+                except _OverBudget:
+                    parser.reset()
+                    self.late_parses += 1
+                    self._behind[uri] = _Behind(canonical, text, source, self._sequence, old.copy())
+                    stale = DocumentTree(canonical, text, source, old, version, current=False)
+                    self._documents[uri] = stale
+                    return stale
             self.incremental_parses += 1
-        document = DocumentTree(language=canonical, text=text, source=source, tree=tree, version=version)
+        document = DocumentTree(canonical, text, source, tree, version)
         self._documents[uri] = document
+        self._parsed[uri] = (self._sequence, document)
         return document
 
+    @property
+    def behind(self) -> bool:
+        """Whether some document's tree waits for ``catch_up``."""
+        return bool(self._behind)
+
+    def catch_up(self) -> bool:
+        """Finish the latest over-budget re-parse (for an idle moment); whether more documents wait.
+
+        It runs to the end (tree-sitter can stop a parse and resume it, but a resumed parse of text with
+        errors does not always give the tree an uninterrupted one does).
+        """
+        with self._lock:
+            if not self._behind:
+                return False
+            uri, job = self._behind.popitem()
+            tree = self._parser_in(self._parsers, job.language).parse(job.source, job.old)
+            self.incremental_parses += 1
+            latest = self._documents.get(uri)
+            if latest is not None:
+                document = DocumentTree(job.language, job.text, job.source, tree, None)
+                self._parsed[uri] = (job.sequence, document)
+                if latest.source == job.source:
+                    self._documents[uri] = attrs.evolve(document, version=latest.version)
+            return bool(self._behind)
+
+    def settle(self) -> None:
+        """Finish every pending re-parse now (tests and benchmarks)."""
+        while self.catch_up():
+            pass
+
     def get(self, uri: str, text: str) -> DocumentTree | None:
-        """The tree for exactly ``text`` (updated first if the stored text differs); None if no grammar."""
+        """The tree for exactly ``text`` (updated first if the stored text differs); None if no grammar.
+
+        The tree may be an edited older parse (``current`` False) until ``catch_up`` re-parses it.
+        """
         with self._lock:
             previous = self._documents.get(uri)
             if previous is not None and previous.text == text:
                 return previous
             language = previous.language if previous is not None else None
-            version = None
-            return self._update(uri, language, text, version)
+            return self._update(uri, language, text, None)
+
+    def _forget(self, uri: str) -> None:
+        self._documents.pop(uri, None)
+        self._parsed.pop(uri, None)
+        self._behind.pop(uri, None)
 
     def close(self, uri: str) -> None:
         """Forget the tree of a closed document."""
         with self._lock:
-            self._documents.pop(uri, None)
+            self._forget(uri)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -37,6 +37,9 @@ from lsp_server.prompt.token_cache import TokenCache
 
 logger = logging.getLogger(__name__)
 
+# Documents whose lines wait to be tokenized in the background (the oldest are dropped beyond this).
+_WARM_DOCUMENTS = 16
+
 
 class StopRule(Protocol):
     """Decides, from the text generated so far, where a completion must end."""
@@ -133,6 +136,15 @@ class ModelTokenizer:
     def count(self, text: str) -> int:
         """How many tokens plain ``text`` is (cached per line: cheap for text seen before)."""
         return self._cache.count(text)
+
+    @property
+    def cache(self) -> TokenCache:
+        """The per-line token cache (its hit and miss counters)."""
+        return self._cache
+
+    def warm(self, text: str) -> None:
+        """Put the lines of ``text`` in the token cache (the first prompt at any line of it is then cheap)."""
+        self._cache.warm(text)
 
     def with_special(self, text: str) -> list[int]:
         """Tokenize text containing special tokens (``<|im_start|>`` ...), e.g. a rendered chat."""
@@ -386,6 +398,9 @@ class Engine:
         self._constraint_ids: Any = None
         self._closing = False
         self._ready = threading.Event()
+        self._warm_texts: deque[str] = deque(maxlen=_WARM_DOCUMENTS)
+        self._warm_wake = threading.Event()
+        self._warm_thread: threading.Thread | None = None
 
     # --- public API (any thread) -------------------------------------------------------------
 
@@ -421,6 +436,7 @@ class Engine:
         """Stop the worker and free the model."""
         with self._cond:
             self._closing = True
+            self._warm_wake.set()
             for _, _, job in self._queue:
                 job.request.cancel.cancel("shutdown")
             if self._current is not None:
@@ -428,6 +444,28 @@ class Engine:
             self._cond.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
+
+    def warm_tokens(self, text: str) -> None:
+        """Tokenize a document's lines in the background (once the model is loaded), off the request path.
+
+        Jumping to a new place in a big file then costs no tokenization of its context window. The
+        vocabulary is read-only and llama.cpp's tokenizer runs without the GIL, so this thread does not
+        hold up the worker or the event loop.
+        """
+        self._warm_texts.append(text)
+        self._warm_wake.set()
+        if self._warm_thread is None:
+            self._warm_thread = threading.Thread(target=self._warm_loop, name="qwen-lsp-tokens", daemon=True)
+            self._warm_thread.start()
+
+    def _warm_loop(self) -> None:
+        while not self._closing:
+            self._warm_wake.wait()
+            self._warm_wake.clear()
+            self._ready.wait()
+            tokenizer = self._tokenizer
+            while self._warm_texts and tokenizer is not None and not self._closing:
+                tokenizer.warm(self._warm_texts.popleft())
 
     @property
     def tokenizer(self) -> ModelTokenizer | None:

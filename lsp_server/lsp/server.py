@@ -34,6 +34,9 @@ from lsp_server.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+# A re-parse that went over its keystroke budget (see SyntaxTrees) runs when typing pauses this long.
+_CATCH_UP_AFTER_S = 0.15
+
 
 def _spec(settings: Settings) -> ModelSpec:
     model = settings.model
@@ -58,6 +61,7 @@ class QwenLanguageServer(LanguageServer):
         self._progress_percent = -1
         self._client_has_inline = False
         self.context = WorkspaceContext()
+        self._catch_up: asyncio.TimerHandle | None = None
         self.completions = CompletionService(
             lambda: self.engine,
             lambda: self.settings.completion,
@@ -127,6 +131,7 @@ class QwenLanguageServer(LanguageServer):
             await asyncio.to_thread(engine.close)
             return
         old, self.engine = self.engine, engine
+        self._warm_open_documents(engine)
         name = engine.info.name if engine.info else "model"
         self.window_log_message(
             types.LogMessageParams(type=types.MessageType.Info, message=f"Switched to {name}")
@@ -147,6 +152,12 @@ class QwenLanguageServer(LanguageServer):
         self.engine = Engine(config, on_event)
         self.run_task(self._begin_progress())
         self.engine.start()
+        self._warm_open_documents(self.engine)
+
+    def _warm_open_documents(self, engine: Engine) -> None:
+        """Tokenize the open documents' lines in the background (new model: new vocabulary)."""
+        for document in list(self.workspace.text_documents.values()):
+            engine.warm_tokens(document.source)
 
     def stop_engine(self) -> None:
         """Cancel everything in flight and free the model."""
@@ -288,6 +299,7 @@ class QwenLanguageServer(LanguageServer):
         snapshot = self.snapshot(uri)
         if snapshot is not None:
             self.context.changed(snapshot)
+            self._catch_up_later()
         last = changes[-1] if changes else None
         if snapshot is None or not isinstance(last, types.TextDocumentContentChangePartial):
             return
@@ -305,6 +317,26 @@ class QwenLanguageServer(LanguageServer):
             self._ensure_root()
             self.context.opened(snapshot)
             self.completions.document_opened(snapshot)
+            if self.engine is not None:
+                self.engine.warm_tokens(snapshot.text)
+
+    def _catch_up_later(self) -> None:
+        """Finish a re-parse that went over a keystroke's budget once the user pauses typing."""
+        if self._catch_up is not None:
+            self._catch_up.cancel()
+            self._catch_up = None
+        if not self.context.trees.behind:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside the event loop: parse to the end now
+            self.context.trees.settle()
+            return
+        self._catch_up = loop.call_later(_CATCH_UP_AFTER_S, self._catch_up_now)
+
+    def _catch_up_now(self) -> None:
+        self._catch_up = None
+        self.context.trees.settle()
 
     def document_closed(self, uri: str) -> None:
         """Forget a closed document's tree and pending work (its snippets stay in the ring)."""
@@ -355,4 +387,5 @@ class QwenLanguageServer(LanguageServer):
             "accepted": self.completions.stats.accepted,
             "fullParses": self.context.trees.full_parses,
             "incrementalParses": self.context.trees.incremental_parses,
+            "lateParses": self.context.trees.late_parses,
         }

@@ -93,6 +93,12 @@ class TokenCache:
             out += self._segment(segment)
         return out
 
+    def warm(self, text: str) -> None:
+        """Tokenize the lines of ``text`` not seen yet (a document opened: later prompts find them cached)."""
+        if self.pattern is not None:
+            for segment in self._split(text, self.pattern):
+                self._segment(segment)
+
     def count(self, text: str) -> int:
         """How many tokens ``text`` is (whole texts counted before are looked up, not split again)."""
         known = self._counts.get(text)
