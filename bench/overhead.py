@@ -84,6 +84,9 @@ def main() -> None:
     parser.add_argument("--model", default="0.5b")
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--parse-budget-ms", type=float, default=None, help="re-parse budget per keystroke (default: server)"
+    )
     args = parser.parse_args()
 
     tokenize, info = _tokenizer(args.model)
@@ -91,6 +94,8 @@ def main() -> None:
     lines = original.split("\n")
     settings = CompletionSettings()
     workspace = WorkspaceContext(root=_stdlib("").as_uri())
+    if args.parse_budget_ms is not None:
+        workspace.trees.budget_ms = args.parse_budget_ms
     for name in NEIGHBOURS:
         path = _stdlib(name)
         workspace.opened(DocumentSnapshot(path.as_uri(), "python", 1, path.read_text()))

@@ -79,6 +79,7 @@ def plan_completion(
     encoding: str = "utf-16",
     *,
     tree: tree_sitter.Tree | None = None,
+    tree_current: bool = True,
     neighbours: Callable[[CompletionPlan], Sequence[Snippet]] | None = None,
     path: str = "",
     repo: str = "",
@@ -86,7 +87,8 @@ def plan_completion(
     """Decide whether and how to complete at a position; never raises for bad input.
 
     ``tree`` is the parse tree of exactly ``snapshot.text`` when the caller keeps one (incrementally
-    updated); ``neighbours`` picks snippets of other files for the plan.
+    updated; ``tree_current`` False: an older parse edited to it); ``neighbours`` picks snippets of other
+    files for the plan.
     """
     started = time.perf_counter()
     text = snapshot.text
@@ -103,7 +105,9 @@ def plan_completion(
     language = detect_language(snapshot.language_id, snapshot.uri)
     if language is None:
         return Skip(f"unknown language '{snapshot.language_id}'")
-    decision = decide_completion_kind(text, cursor.line, cursor.character, language, tree=tree)
+    decision = decide_completion_kind(
+        text, cursor.line, cursor.character, language, tree=tree, tree_current=tree_current
+    )
     if decision.kind is CompletionKind.NONE:
         return Skip(decision.reason)
     offset = offset_of(text, cursor)

@@ -259,3 +259,27 @@ def test_small_documents_are_always_parsed_on_the_spot() -> None:
     trees.update("file:///a.py", "python", changed, 2)
     document = trees.get("file:///a.py", changed)
     assert document is not None and document.current and trees.late_parses == 0
+
+
+def test_a_block_header_typed_while_the_reparse_waits_still_gets_a_body() -> None:
+    from lsp_server.completion import CompletionPlan
+    from lsp_server.context.completion_kind import CompletionKind
+    from lsp_server.context.workspace import WorkspaceContext
+    from lsp_server.document import DocumentSnapshot
+    from lsp_server.settings import CompletionSettings
+
+    big = _big_python()
+    workspace = WorkspaceContext()
+    workspace.trees.budget_ms = 0.0  # every re-parse waits for a pause in typing
+    uri = "file:///big.py"
+    workspace.opened(DocumentSnapshot(uri, "python", 1, big))
+    where = big.index("class Inventory20")
+    typed = edit_at(big, where, where, "def helper(items):\n    \n\n\n")
+    snapshot = DocumentSnapshot(uri, "python", 2, typed)
+    workspace.changed(snapshot)
+    document = workspace.trees.get(uri, typed)
+    assert document is not None and not document.current
+    row = typed.count("\n", 0, where) + 1
+    plan = workspace.plan(snapshot, row, 4, CompletionSettings())
+    assert isinstance(plan, CompletionPlan), plan
+    assert plan.decision.kind is CompletionKind.MULTI_LINE, plan.decision

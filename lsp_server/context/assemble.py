@@ -55,7 +55,9 @@ from lsp_server.context.languages import SUPPORTED_LANGUAGES
 from lsp_server.context.syntax_tree import (
     CLASS_TYPES,
     DefinitionSite,
+    class_body,
     comment_marker,
+    defines_any,
     definitions_in,
     enclosing_function,
     enclosing_nodes,
@@ -66,10 +68,10 @@ from lsp_server.context.syntax_tree import (
     is_container,
     is_statement_start,
     last_row,
-    member_definitions,
     render_signature,
     top_level_nodes,
 )
+from lsp_server.document import lines_of
 
 CountTokens = Callable[[str], int]
 """The model's tokenizer, as a count: how many tokens a text takes."""
@@ -152,7 +154,7 @@ class _Doc:
     def __init__(self, text: str, cursor_offset: int, language: str | None) -> None:
         offset = min(max(cursor_offset, 0), len(text))
         self.text = text
-        self.lines = text.split("\n")
+        self.lines = lines_of(text)
         self.row = text.count("\n", 0, offset)
         self.column = offset - (text.rfind("\n", 0, offset) + 1)
         line = self.lines[self.row]
@@ -406,13 +408,18 @@ def _signature_items(
     for node in top_level_nodes(tree.root_node) if wanted else []:
         if node.start_point.row <= end and last_row(node) >= start:
             continue  # in the window, or around the cursor
-        for site in definitions_in(node, language, doc.source, wanted=wanted):
-            by_name.setdefault(site.name, []).append(site)
+        if defines_any(node, language, doc.source, wanted):
+            for site in definitions_in(node, language, doc.source, wanted=wanted):
+                by_name.setdefault(site.name, []).append(site)
     for node in chain if wanted else []:
         if node.type in CLASS_TYPES.get(language, frozenset()) and node.start_point.row < start:
-            for site in member_definitions(node, language, doc.source):
-                if site.name in wanted and not (site.start_row <= end and site.end_row >= start):
-                    by_name.setdefault(site.name, []).append(site)
+            body = class_body(node)
+            for child in body.named_children if body is not None else []:
+                if not defines_any(child, language, doc.source, wanted, member=True):
+                    continue
+                for site in definitions_in(child, language, doc.source, member=True, wanted=wanted):
+                    if not (site.start_row <= end and site.end_row >= start):
+                        by_name.setdefault(site.name, []).append(site)
     if not by_name:
         return
     seen: set[str] = set()

@@ -236,6 +236,8 @@ class SyntaxTrees:
                 tree = parser.parse(source, old)
             else:
                 try:
+                    if self.budget_ms <= 0:
+                        raise _OverBudget  # every re-parse waits for a pause in typing
                     tree = _parse_until(parser, source, old, time.perf_counter() + self.budget_ms / 1000)
                 except _OverBudget:
                     parser.reset()
@@ -886,6 +888,30 @@ def definitions_in(
         if named is not None and (wanted is None or named[0] in wanted):
             sites.append(DefinitionSite(named[0], named[1], named[2], anchor))
     return sites
+
+
+_defined_names: dict[tuple[str, bool, bytes], frozenset[str]] = {}
+_DEFINED_NAMES_LIMIT = 20_000
+
+
+def defines_any(
+    node: tree_sitter.Node, language: str, source: bytes, wanted: set[str], *, member: bool = False
+) -> bool:
+    """Whether ``definitions_in(node)`` has one of the ``wanted`` names; the names are kept per node text.
+
+    A request looks for a few names among all the file's definitions; between keystrokes the text of
+    nearly every definition is unchanged, so reading their names again is skipped.
+    """
+    if node.type not in _DEFINING:
+        return False
+    key = (language, member, source[node.start_byte : node.end_byte])
+    names = _defined_names.get(key)
+    if names is None:
+        names = frozenset(site.name for site in definitions_in(node, language, source, member=member))
+        if len(_defined_names) >= _DEFINED_NAMES_LIMIT:
+            _defined_names.clear()
+        _defined_names[key] = names
+    return not names.isdisjoint(wanted)
 
 
 def top_level_definitions(root: tree_sitter.Node, language: str, source: bytes) -> list[DefinitionSite]:

@@ -131,9 +131,11 @@ class WorkspaceContext:
         """Plan a completion with this document's tree (for its current text) and other files' snippets."""
         language = detect_language(snapshot.language_id, snapshot.uri)
         tree = None
+        current = True
         if language is not None and snapshot.version is not None:
             document = self.trees.get(snapshot.uri, snapshot.text)
             tree = document.tree if document is not None else None
+            current = document is None or document.current
         return plan_completion(
             snapshot,
             line,
@@ -141,6 +143,7 @@ class WorkspaceContext:
             settings,
             encoding,
             tree=tree,
+            tree_current=current,
             neighbours=lambda plan: self.neighbours(plan, settings.neighbour_tokens),
             path=self.relative_path(snapshot.uri),
             repo=self.repo_name(),

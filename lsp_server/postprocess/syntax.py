@@ -376,6 +376,9 @@ def _leading(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
+_LEADING_WORD = re.compile(r"\w*")
+
+
 def _starts_statement(body: str, language: str | None) -> bool:
     """Return True when a line's text (after its indentation) can start a definition."""
     if not body:
@@ -384,12 +387,29 @@ def _starts_statement(body: str, language: str | None) -> bool:
     starts_code = first.isalpha() or first in "_@"
     if not (starts_code or (first == "#" and language not in ("python", "lua"))):
         return False
-    word = re.match(r"\w*", body)
+    word = _LEADING_WORD.match(body)
     return word is None or word.group() not in _CONTINUATION_WORDS
 
 
+_last_window: tuple[str, str, str | None, int, _Window] | None = None
+
+
 def _find_window(prefix: str, suffix: str, language: str | None, max_lines: int = WINDOW_LINES) -> _Window:
-    """Return the enclosing top-level definition around the cursor, at most max_lines each way."""
+    """Return the enclosing top-level definition around the cursor, at most max_lines each way.
+
+    Kept for the last (prefix, suffix) objects: the stop rule and the post-processing of one request
+    ask for the same window.
+    """
+    global _last_window
+    last = _last_window
+    if last is not None and last[0] is prefix and last[1] is suffix and last[2:4] == (language, max_lines):
+        return last[4]
+    window = _scan_window(prefix, suffix, language, max_lines)
+    _last_window = (prefix, suffix, language, max_lines, window)
+    return window
+
+
+def _scan_window(prefix: str, suffix: str, language: str | None, max_lines: int) -> _Window:
     pos = prefix.rfind("\n") + 1
     end_of_line = len(prefix)
     fallback: tuple[int, int] | None = None  # (indent, line start) of the least indented statement
