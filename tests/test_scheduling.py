@@ -134,3 +134,20 @@ def test_opened_documents_are_tokenized_in_the_background(engine: Engine) -> Non
     window = "\n".join(text.split("\n")[100:220]) + "\n"
     tokenizer(window)
     assert tokenizer.cache.misses - misses <= 2  # only the window's cut first and last segments
+
+
+def test_closing_the_engine_stops_background_tokenization_first(smollm2_path: Path) -> None:
+    import sysconfig
+
+    engine = Engine(EngineConfig(model=ModelSpec(path=smollm2_path), n_ctx=1024))
+    engine.start()
+    assert engine.wait_ready(600)
+    text = (Path(sysconfig.get_paths()["stdlib"]) / "_pydecimal.py").read_text()
+    for copy in range(4):
+        engine.warm_tokens(text.replace("Decimal", f"Decimal{copy}"))  # seconds of tokenizing
+    thread = engine._warm_thread
+    assert thread is not None and thread.is_alive()
+    engine.close()  # frees the model: the tokenizing thread must be gone before that
+    assert not thread.is_alive()
+    engine.warm_tokens(text)  # ignored after close
+    assert engine._warm_thread is thread

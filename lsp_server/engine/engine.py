@@ -142,9 +142,9 @@ class ModelTokenizer:
         """The per-line token cache (its hit and miss counters)."""
         return self._cache
 
-    def warm(self, text: str) -> None:
+    def warm(self, text: str, stop: Callable[[], bool] | None = None) -> None:
         """Put the lines of ``text`` in the token cache (the first prompt at any line of it is then cheap)."""
-        self._cache.warm(text)
+        self._cache.warm(text, stop)
 
     def with_special(self, text: str) -> list[int]:
         """Tokenize text containing special tokens (``<|im_start|>`` ...), e.g. a rendered chat."""
@@ -401,6 +401,8 @@ class Engine:
         self._warm_texts: deque[str] = deque(maxlen=_WARM_DOCUMENTS)
         self._warm_wake = threading.Event()
         self._warm_thread: threading.Thread | None = None
+        self._warm_lock = threading.Lock()
+        self._warm_stopped = False
 
     # --- public API (any thread) -------------------------------------------------------------
 
@@ -436,7 +438,6 @@ class Engine:
         """Stop the worker and free the model."""
         with self._cond:
             self._closing = True
-            self._warm_wake.set()
             for _, _, job in self._queue:
                 job.request.cancel.cancel("shutdown")
             if self._current is not None:
@@ -452,20 +453,34 @@ class Engine:
         vocabulary is read-only and llama.cpp's tokenizer runs without the GIL, so this thread does not
         hold up the worker or the event loop.
         """
-        self._warm_texts.append(text)
-        self._warm_wake.set()
-        if self._warm_thread is None:
-            self._warm_thread = threading.Thread(target=self._warm_loop, name="qwen-lsp-tokens", daemon=True)
-            self._warm_thread.start()
+        with self._warm_lock:
+            if self._warm_stopped:
+                return
+            self._warm_texts.append(text)
+            self._warm_wake.set()
+            if self._warm_thread is None:
+                self._warm_thread = threading.Thread(
+                    target=self._warm_loop, name="qwen-lsp-tokens", daemon=True
+                )
+                self._warm_thread.start()
 
     def _warm_loop(self) -> None:
-        while not self._closing:
+        while not self._warm_stopped:
             self._warm_wake.wait()
             self._warm_wake.clear()
             self._ready.wait()
             tokenizer = self._tokenizer
-            while self._warm_texts and tokenizer is not None and not self._closing:
-                tokenizer.warm(self._warm_texts.popleft())
+            while self._warm_texts and tokenizer is not None and not self._warm_stopped:
+                tokenizer.warm(self._warm_texts.popleft(), stop=lambda: self._warm_stopped)
+
+    def _stop_warming(self) -> None:
+        """End background tokenization before the model (and its vocabulary) is freed."""
+        with self._warm_lock:
+            self._warm_stopped = True
+            self._warm_wake.set()
+            thread = self._warm_thread
+        if thread is not None:
+            thread.join(timeout=30)
 
     @property
     def tokenizer(self) -> ModelTokenizer | None:
@@ -498,6 +513,7 @@ class Engine:
         if self.state is EngineState.READY:
             self._serve()
         self._drain("not_ready", self.failure)
+        self._stop_warming()
         if self._llm is not None:
             self._llm.close()
             self._llm = None

@@ -93,10 +93,15 @@ class TokenCache:
             out += self._segment(segment)
         return out
 
-    def warm(self, text: str) -> None:
-        """Tokenize the lines of ``text`` not seen yet (a document opened: later prompts find them cached)."""
+    def warm(self, text: str, stop: Callable[[], bool] | None = None) -> None:
+        """Tokenize the lines of ``text`` not seen yet (a document opened: later prompts find them cached).
+
+        ``stop`` is asked between lines (the model is about to be freed).
+        """
         if self.pattern is not None:
             for segment in self._split(text, self.pattern):
+                if stop is not None and stop():
+                    return
                 self._segment(segment)
 
     def count(self, text: str) -> int:
