@@ -891,7 +891,7 @@ def definitions_in(
 
 
 _defined_names: dict[tuple[str, bool, bytes], frozenset[str]] = {}
-_DEFINED_NAMES_LIMIT = 20_000
+_DEFINED_NAMES_LIMIT = 4_096
 
 
 def defines_any(

@@ -22,6 +22,14 @@ def _range_at(position: types.Position) -> types.Range:
     return types.Range(start=position, end=position)
 
 
+def _register_action(server: QwenLanguageServer, command: str) -> None:
+    """One code-action command (explain, docstring, fix, tests): all run through ``actions.run_command``."""
+
+    @server.command(command)
+    async def run(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
+        return await actions.run_command(ls, command, args)
+
+
 def create_server(settings: Settings | None = None) -> QwenLanguageServer:
     """Build a server with every feature registered."""
     server = QwenLanguageServer(settings)
@@ -98,21 +106,8 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
     def code_action(ls: QwenLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         return actions.code_actions(ls, params)
 
-    @server.command(actions.EXPLAIN)
-    async def explain(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
-        return await actions.run_command(ls, actions.EXPLAIN, args)
-
-    @server.command(actions.GENERATE_DOCSTRING)
-    async def generate_docstring(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
-        return await actions.run_command(ls, actions.GENERATE_DOCSTRING, args)
-
-    @server.command(actions.FIX_DIAGNOSTIC)
-    async def fix_diagnostic(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
-        return await actions.run_command(ls, actions.FIX_DIAGNOSTIC, args)
-
-    @server.command(actions.WRITE_TESTS)
-    async def write_tests(ls: QwenLanguageServer, *args: Any) -> dict[str, Any]:
-        return await actions.run_command(ls, actions.WRITE_TESTS, args)
+    for command in actions.COMMANDS:
+        _register_action(server, command)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: QwenLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
