@@ -6,6 +6,7 @@ import attrs
 import pytest
 
 from lsp_server.context.completion_kind import CompletionKind, decide_completion_kind
+from lsp_server.postprocess import syntax as syntax_module
 from lsp_server.postprocess.stops import multi_line_stop
 from lsp_server.postprocess.syntax import (
     WINDOW_CHARS,
@@ -938,6 +939,48 @@ def test_parse_guard_parses_a_window_not_the_whole_file() -> None:
     assert len(guard.before.splitlines()) < 20
     assert len(guard.after.splitlines()) < 20
     assert parse_guard("total = len(items)", guard) == "total = len(items)"
+
+
+# What the module keeps from the previous keystroke (window scans, lexer states, the guard's last parse).
+_KEPT_FROM_LAST_KEYSTROKE = (
+    "_last_window",
+    "_last_rows_above",
+    "_last_window_end",
+    "_last_line_start",
+    "_last_suffix_scan",
+    "_last_guard_window",
+)
+
+
+@BY_NAME
+def test_typing_reuses_the_last_keystroke_and_matches_a_cold_start(
+    lang: Lang, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The user types a body one character at a time, line breaks included, and now and then completes in
+    # another function; each request's stop rule and post-processing reuse what the previous one computed
+    # where the text allows, and must equal what a cold start gives.
+    typed = lang.runs_past_kept
+    candidates = [lang.runs_past, lang.broken, lang.call_unbalanced, lang.call_closes_twice, '"', ")"]
+    sites = [lang.block.split(CURSOR), lang.call.split(CURSOR)]
+    for count in range(len(typed) + 1):
+        before, after = sites[count % 3 == 2]
+        ctx = PostprocessContext(lang.name, before + typed[:count], after, True, "    ")
+        rest = typed[count:]
+
+        def outcome(ctx: PostprocessContext = ctx, rest: str = rest) -> list[object]:
+            rule = block_close_stop(ctx)
+            guard = make_parse_guard(ctx)
+            assert guard is not None
+            return [
+                *(rule.check(text) for text in [rest, *candidates]),
+                *(postprocess(text, ctx) for text in [rest, *candidates]),
+                *(guard.errors(text) for text in ["", rest, *candidates]),
+            ]
+
+        warm = outcome()
+        for name in _KEPT_FROM_LAST_KEYSTROKE:
+            monkeypatch.setattr(syntax_module, name, None)
+        assert warm == outcome(), f"after typing {typed[:count]!r}"
 
 
 def test_parse_guard_is_off_for_unknown_languages() -> None:

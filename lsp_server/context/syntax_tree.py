@@ -121,8 +121,13 @@ def diff_edit(old: bytes, new: bytes) -> TextEdit | None:
 
 def _edited(document: DocumentTree, source: bytes) -> tree_sitter.Tree:
     """A copy of the document's tree edited to describe ``source`` (no re-parse: microseconds)."""
-    tree = document.tree.copy()
-    edit = diff_edit(document.source, source)
+    return edited_copy(document.tree, document.source, source)
+
+
+def edited_copy(tree: tree_sitter.Tree, old: bytes, new: bytes) -> tree_sitter.Tree:
+    """A copy of ``tree`` (the parse of ``old``) edited to describe ``new``, for an incremental parse."""
+    tree = tree.copy()
+    edit = diff_edit(old, new)
     if edit is not None:
         tree.edit(
             edit.start_byte,

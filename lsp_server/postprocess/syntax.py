@@ -48,6 +48,7 @@ import tree_sitter
 
 from lsp_server.context.completion_kind import wrapped_header_start
 from lsp_server.context.languages import SUPPORTED_LANGUAGES, get_parser
+from lsp_server.context.syntax_tree import edited_copy
 from lsp_server.postprocess.stops import StopRule, indent_width
 from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
 
@@ -409,11 +410,38 @@ def _find_window(prefix: str, suffix: str, language: str | None, max_lines: int 
     return window
 
 
-def _scan_window(prefix: str, suffix: str, language: str | None, max_lines: int) -> _Window:
-    pos = prefix.rfind("\n") + 1
-    end_of_line = len(prefix)
-    fallback: tuple[int, int] | None = None  # (indent, line start) of the least indented statement
-    for _ in range(max_lines + 1):
+@attrs.frozen
+class _RowsAbove:
+    """What the window scan found in the rows above the cursor line (they stay put while the user types)."""
+
+    above: str  # the prefix up to the start of the cursor line
+    language: str | None
+    max_lines: int
+    start: int | None  # an unindented statement's line start, or 0 at the top of the file
+    fallback: tuple[int, int] | None  # (indent, line start) of the nearest least indented statement
+    last_pos: int  # where the scan stopped when it ran out of lines
+
+
+_last_rows_above: _RowsAbove | None = None
+
+
+def _scan_rows_above(prefix: str, line_start: int, language: str | None, max_lines: int) -> _RowsAbove:
+    """Scan up to ``max_lines`` rows above the cursor line, kept while the text above them is unchanged."""
+    global _last_rows_above
+    last = _last_rows_above
+    if (
+        last is not None
+        and len(last.above) == line_start
+        and last.language == language
+        and last.max_lines == max_lines
+        and prefix.startswith(last.above)
+    ):
+        return last
+    start: int | None = 0 if line_start == 0 else None
+    fallback: tuple[int, int] | None = None
+    end_of_line = line_start - 1
+    pos = prefix.rfind("\n", 0, max(end_of_line, 0)) + 1
+    for _ in range(max_lines if line_start else 0):
         body = prefix[pos:end_of_line].lstrip(" \t")
         if _starts_statement(body, language):
             indent = end_of_line - pos - len(body)
@@ -427,8 +455,29 @@ def _scan_window(prefix: str, suffix: str, language: str | None, max_lines: int)
             break
         end_of_line = pos - 1
         pos = prefix.rfind("\n", 0, end_of_line) + 1
+    result = _RowsAbove(prefix[:line_start], language, max_lines, start, fallback, pos)
+    _last_rows_above = result
+    return result
+
+
+def _scan_window(prefix: str, suffix: str, language: str | None, max_lines: int) -> _Window:
+    line_start = prefix.rfind("\n") + 1
+    body = prefix[line_start:].lstrip(" \t")
+    cursor_indent = len(prefix) - line_start - len(body)
+    cursor_starts = _starts_statement(body, language)
+    if cursor_starts and cursor_indent == 0:
+        start = line_start
     else:
-        start = fallback[1] if fallback is not None else pos
+        rows = _scan_rows_above(prefix, line_start, language, max_lines)
+        fallback = (cursor_indent, line_start) if cursor_starts else None
+        if rows.fallback is not None and (fallback is None or rows.fallback[0] < fallback[0]):
+            fallback = rows.fallback
+        if rows.start is not None:
+            start = rows.start
+        elif fallback is not None:
+            start = fallback[1]
+        else:
+            start = rows.last_pos if line_start else 0
     if len(prefix) - start > WINDOW_CHARS:
         floor = len(prefix) - WINDOW_CHARS
         newline = prefix.find("\n", floor)
@@ -439,8 +488,24 @@ def _scan_window(prefix: str, suffix: str, language: str | None, max_lines: int)
     return _Window(start, _window_end(suffix, language, start_indent, max_lines), start_indent)
 
 
+_last_window_end: tuple[str, str | None, int, int, int] | None = None
+
+
 def _window_end(suffix: str, language: str | None, start_indent: int, max_lines: int) -> int:
-    """Return where the window ends in the suffix: before the next definition, within the caps."""
+    """Return where the window ends in the suffix: before the next definition, within the caps.
+
+    Kept for the last suffix: it does not change while the user types at the end of a line.
+    """
+    global _last_window_end
+    last = _last_window_end
+    if last is not None and last[1:4] == (language, start_indent, max_lines) and last[0] == suffix:
+        return last[4]
+    end = _scan_window_end(suffix, language, start_indent, max_lines)
+    _last_window_end = (suffix, language, start_indent, max_lines, end)
+    return end
+
+
+def _scan_window_end(suffix: str, language: str | None, start_indent: int, max_lines: int) -> int:
     end = len(suffix)
     newline = suffix.find("\n")
     pos = newline + 1
@@ -474,29 +539,86 @@ class _CursorScan:
     strays: tuple[str, ...]  # closers on the rest of the cursor line that close nothing before it
 
 
-def _scan_cursor(lexer: _Lexer, prefix_lines: list[str], suffix_lines: list[str]) -> _CursorScan:
-    """Scan the window's prefix lines to the cursor, then the suffix until all it closes is known."""
+@attrs.frozen
+class _LineStart:
+    """The lexer state at the start of the cursor line, for the window text above it."""
+
+    lexer: _Lexer
+    head: str
+    state: _LexState
+
+
+@attrs.frozen
+class _SuffixScan:
+    """What the text after the cursor closes, for one lexer state at the cursor."""
+
+    lexer: _Lexer
+    text: str
+    at_cursor: tuple[object, ...]
+    closed: frozenset[int]
+    string_closed: bool
+    strays: tuple[str, ...]
+
+
+# Kept for the last request: while the user types on one line, the rows above it and the text after the
+# cursor do not change, so only the cursor line is scanned again.
+_last_line_start: _LineStart | None = None
+_last_suffix_scan: _SuffixScan | None = None
+
+
+def _state_at_line_start(lexer: _Lexer, head: str) -> _LexState:
+    r"""The lexer state after the window rows above the cursor line (``head``: empty or ends in "\n")."""
+    global _last_line_start
+    last = _last_line_start
+    if last is not None and last.lexer is lexer and last.head == head:
+        return last.state.copy()
     state = _LexState()
-    prefix_phase = _PrefixPhase()
-    last = len(prefix_lines) - 1
-    for row, line in enumerate(prefix_lines):
-        _scan(lexer, state, line, prefix_phase)
-        if row < last:
-            _end_line(state)
+    phase = _PrefixPhase()
+    lines = head.split("\n")
+    lines.pop()
+    for line in lines:
+        _scan(lexer, state, line.rstrip("\r"), phase)
+        _end_line(state)
+    _last_line_start = _LineStart(lexer, head, state.copy())
+    return state
+
+
+def _scan_suffix(lexer: _Lexer, state: _LexState, text: str) -> _SuffixScan:
+    """Scan the window's suffix from the cursor's state until all it closes is known."""
+    global _last_suffix_scan
+    at_cursor = (state.mode, state.delim, state.escapes, state.multiline, state.string_owner, *state.stack)
+    last = _last_suffix_scan
+    if last is not None and last.lexer is lexer and last.at_cursor == at_cursor and last.text == text:
+        return last
+    probe = state.copy()
+    phase = _SuffixPhase()
+    strays: tuple[str, ...] = ()
+    pos = 0
+    first = True
+    while True:
+        newline = text.find("\n", pos)
+        _scan(lexer, probe, text[pos : newline if newline >= 0 else len(text)], phase)
+        if first:
+            strays, first = tuple(phase.strays), False
+        _end_line(probe)
+        if ((not probe.stack or probe.stack[0][1] < 0) and probe.string_owner < 0) or newline < 0:
+            break
+        pos = newline + 1
+    result = _SuffixScan(lexer, text, at_cursor, frozenset(phase.closed), phase.string_closed, strays)
+    _last_suffix_scan = result
+    return result
+
+
+def _scan_cursor(lexer: _Lexer, prefix: str, suffix: str) -> _CursorScan:
+    """Scan the window's prefix to the cursor, then the suffix until all it closes is known."""
+    line_start = prefix.rfind("\n") + 1
+    state = _state_at_line_start(lexer, prefix[:line_start])
+    _scan(lexer, state, prefix[line_start:].rstrip("\r"), _PrefixPhase())
     state.stack = [(closer, owner) for owner, (closer, _) in enumerate(state.stack)]
     if state.mode == _STRING:
         state.string_owner = 0
-    probe = state.copy()
-    suffix_phase = _SuffixPhase()
-    strays: tuple[str, ...] = ()
-    for row, line in enumerate(suffix_lines):
-        _scan(lexer, probe, line, suffix_phase)
-        if row == 0:
-            strays = tuple(suffix_phase.strays)
-        _end_line(probe)
-        if (not probe.stack or probe.stack[0][1] < 0) and probe.string_owner < 0:
-            break
-    return _CursorScan(state, frozenset(suffix_phase.closed), suffix_phase.string_closed, strays)
+    after = _scan_suffix(lexer, state, suffix)
+    return _CursorScan(state, after.closed, after.string_closed, after.strays)
 
 
 def _header_opens_block(line: str, language: str | None) -> bool:
@@ -663,19 +785,19 @@ def _cursor_scan_for(ctx: PostprocessContext, window: _Window) -> tuple[_Lexer |
     lexer = _lexer_for(ctx.language if ctx.language in SUPPORTED_LANGUAGES else None)
     if lexer is None:
         return None, None
-    prefix_lines = ctx.prefix[window.start :].split("\n")
-    suffix_lines = ctx.suffix[: window.end].split("\n")
-    return lexer, _scan_cursor(lexer, [line.rstrip("\r") for line in prefix_lines], suffix_lines)
+    return lexer, _scan_cursor(lexer, ctx.prefix[window.start :], ctx.suffix[: window.end])
 
 
 def _make_block_close(ctx: PostprocessContext, window: _Window) -> BlockCloseStop:
     lexer, cursor = _cursor_scan_for(ctx, window)
-    lines = ctx.prefix[window.start :].split("\n")
-    cursor_line = lines[-1]
+    cursor_line = ctx.prefix[max(ctx.prefix.rfind("\n") + 1, window.start) :]
     first_line_indent = None if cursor_line.strip() else indent_width(cursor_line, TAB_WIDTH)
+    block_indent = 0
+    if ctx.multi_line:
+        block_indent = _block_indent(ctx.prefix[window.start :].split("\n"), ctx.language, ctx.indent_unit)
     return BlockCloseStop(
         multi_line=ctx.multi_line,
-        block_indent=_block_indent(lines, ctx.language, ctx.indent_unit) if ctx.multi_line else 0,
+        block_indent=block_indent,
         first_line_indent=first_line_indent,
         lua=ctx.language == "lua",
         lexer=lexer,
@@ -737,6 +859,11 @@ def _first_error_byte(tree: tree_sitter.Tree, from_byte: int) -> int | None:
     return best
 
 
+# The last window parsed without a completion. The next keystroke's window differs from it by a character
+# or so, and each candidate differs from its window only by the completion: both re-parse incrementally.
+_last_guard_window: tuple[str, bytes, tree_sitter.Tree] | None = None
+
+
 @attrs.define
 class ParseGuard:
     """Parses ``before + completion + after`` and compares its errors with the text without it."""
@@ -746,13 +873,26 @@ class ParseGuard:
     after: str
     _counts: dict[str, int] = attrs.field(init=False, factory=dict)
     _trees: dict[str, tree_sitter.Tree] = attrs.field(init=False, factory=dict)
+    _window_source: bytes = attrs.field(init=False, default=b"")
 
     def _parse(self, completion: str) -> tree_sitter.Tree:
+        global _last_guard_window
         tree = self._trees.get(completion)
         if tree is None:
             source = (self.before + completion + self.after).encode("utf-8", errors="replace")
-            tree = get_parser(self.language).parse(source)
+            old: tree_sitter.Tree | None = None
+            if completion:
+                old = edited_copy(self._parse(""), self._window_source, source)
+            else:
+                last = _last_guard_window
+                if last is not None and last[0] == self.language:
+                    old = edited_copy(last[2], last[1], source)
+            parser = get_parser(self.language)
+            tree = parser.parse(source) if old is None else parser.parse(source, old)
             self._trees[completion] = tree
+            if not completion:
+                self._window_source = source
+                _last_guard_window = (self.language, source, tree)
         return tree
 
     def errors(self, completion: str) -> int:
