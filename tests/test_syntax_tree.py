@@ -8,8 +8,10 @@ import time
 import pytest
 import tree_sitter
 
+from lsp_server import document as document_module
 from lsp_server.context.languages import parse
 from lsp_server.context.syntax_tree import SyntaxTrees, diff_edit, top_level_definitions
+from lsp_server.document import lines_of
 from tests.test_context_assemble import SAMPLES, split_cursor
 
 
@@ -134,6 +136,30 @@ def test_random_edits_with_non_ascii_text_match_a_full_parse(language: str) -> N
         trees.update(uri, language, text, step + 1)
         assert_same_as_full_parse(trees, uri, language, text)
     assert trees.full_parses == 1
+
+
+def test_a_keystroke_derives_the_line_split_from_the_previous_text() -> None:
+    # A request splits the text into lines; after the next edit the new text's lines are put together
+    # from those and the edited rows (no whole split), and must equal a fresh split.
+    rng = random.Random(7)
+    text = "\n".join(f"line {row} = compute({row})" for row in range(400)) + "\n"
+    trees = SyntaxTrees(sync_bytes=0)
+    uri = "file:///project/lines.py"
+    trees.update(uri, "python", text, 0)
+    pieces = ["é", "😀", "\n", "\r\n", "\n\n    ", "x", "", "\r"]
+    for step in range(80):
+        lines_of(text)  # the request at the previous keystroke
+        start = rng.randrange(len(text) + 1)
+        end = min(len(text), start + rng.choice([0, 0, 1, 5, 30, 200]))
+        edited = edit_at(text, start, end, "".join(rng.choice(pieces) for _ in range(rng.choice([0, 1, 3]))))
+        if edited == text:
+            continue
+        text = edited
+        trees.update(uri, "python", text, step + 1)
+        derived = document_module._last_split
+        assert derived[0] is text, "the split was not derived from the previous one"
+        assert derived[1] == text.split("\n")
+    assert lines_of(text) == text.split("\n")
 
 
 def test_earlier_trees_keep_describing_their_own_text() -> None:

@@ -330,7 +330,7 @@ def _string_text_after_cursor(tree: tree_sitter.Tree, line_text: str, row: int, 
 
 def _tree_for(text: str, language: str, tree: tree_sitter.Tree | None) -> tree_sitter.Tree:
     """Return the given tree, or a fresh parse when none is given or rows would not line up."""
-    lone_cr = text.count("\r") != text.count("\r\n")
+    lone_cr = "\r" in text and text.count("\r") != text.count("\r\n")
     if lone_cr:
         # tree-sitter only breaks rows at "\n"; re-parse with "\n" so rows match LSP lines.
         return parse(language, "\n".join(split_lines(text)))

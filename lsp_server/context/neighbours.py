@@ -344,7 +344,7 @@ class SnippetRing:
         family = _family(language) if language in SUPPORTED_LANGUAGES and language is not None else None
         with self._lock:
             chunks = list(self._chunks)
-            index = {key: dict(value) for key, value in self._definitions.items()}
+            index = dict(self._definitions)  # each document's index is replaced whole, never changed
             recency = dict(self._recency)
         local_lines = _line_set(local_context)
         local_words = _word_set(local_context)
@@ -478,8 +478,9 @@ def referenced_identifiers(
     *,
     max_count: int = _MAX_IDENTIFIERS,
     rows_around: int = 80,
+    lines: list[str] | None = None,
 ) -> list[str]:
-    """Identifiers near the cursor, most relevant first.
+    """Identifiers near the cursor, most relevant first (``lines``: the source's rows, when at hand).
 
     The cursor line's first, then those of the enclosing function, nearest to the cursor first (outside
     any function: those of the lines around the cursor).
@@ -487,8 +488,8 @@ def referenced_identifiers(
     if language not in SUPPORTED_LANGUAGES:
         return []
     cursor_byte = min(max(cursor_byte, 0), len(source))
-    text = source.decode("utf-8", errors="replace")
-    lines = text.split("\n")
+    if lines is None:
+        lines = source.decode("utf-8", errors="replace").split("\n")
     row = source.count(b"\n", 0, cursor_byte)
     line_start = source.rfind(b"\n", 0, cursor_byte) + 1
     column = len(source[line_start:cursor_byte].decode("utf-8", errors="replace"))

@@ -19,6 +19,7 @@ import attrs
 import tree_sitter
 
 from lsp_server.context.languages import SUPPORTED_LANGUAGES, detect_language, get_language
+from lsp_server.document import note_edit
 
 # ---------------------------------------------------------------------------------------------------------
 # Incremental parse trees
@@ -109,25 +110,34 @@ def diff_edit(old: bytes, new: bytes) -> TextEdit | None:
     while old_end < len(old) and _is_continuation(old[old_end]):
         old_end += 1
         new_end += 1
+    # Rows are counted once up to the edit, then only across the edited span (a big file's rows add up).
+    start_point = _point_at(new, start)
     return TextEdit(
         start_byte=start,
         old_end_byte=old_end,
         new_end_byte=new_end,
-        start_point=_point_at(new, start),
-        old_end_point=_point_at(old, old_end),
-        new_end_point=_point_at(new, new_end),
+        start_point=start_point,
+        old_end_point=_point_after(old, start, start_point, old_end),
+        new_end_point=_point_after(new, start, start_point, new_end),
     )
 
 
-def _edited(document: DocumentTree, source: bytes) -> tree_sitter.Tree:
-    """A copy of the document's tree edited to describe ``source`` (no re-parse: microseconds)."""
-    return edited_copy(document.tree, document.source, source)
+def _point_after(source: bytes, start: int, start_point: tuple[int, int], offset: int) -> tuple[int, int]:
+    """``_point_at(source, offset)`` given the point of an earlier offset ``start``."""
+    rows = source.count(b"\n", start, offset)
+    if rows == 0:
+        return start_point[0], start_point[1] + offset - start
+    return start_point[0] + rows, offset - (source.rfind(b"\n", start, offset) + 1)
 
 
 def edited_copy(tree: tree_sitter.Tree, old: bytes, new: bytes) -> tree_sitter.Tree:
     """A copy of ``tree`` (the parse of ``old``) edited to describe ``new``, for an incremental parse."""
+    return edited_tree(tree, diff_edit(old, new))
+
+
+def edited_tree(tree: tree_sitter.Tree, edit: TextEdit | None) -> tree_sitter.Tree:
+    """A copy of ``tree`` with ``edit`` applied (None: no change)."""
     tree = tree.copy()
-    edit = diff_edit(old, new)
     if edit is not None:
         tree.edit(
             edit.start_byte,
@@ -236,7 +246,13 @@ class SyntaxTrees:
         else:
             # Edit a copy: DocumentTrees handed out earlier (maybe in use on another thread) keep
             # describing their own text.
-            old = _edited(parsed[1], source)
+            edit = diff_edit(parsed[1].source, source)
+            old = edited_tree(parsed[1].tree, edit)
+            # The new text's line split is put together from the previous one's (only edited rows change).
+            if parsed[1] is not previous:
+                edit = diff_edit(previous.source, source)
+            if edit is not None:
+                note_edit(previous.text, text, edit.start_point[0], edit.old_end_point[0])
             if self.budget_ms is None or len(source) <= self.sync_bytes:
                 tree = parser.parse(source, old)
             else:
@@ -1060,10 +1076,33 @@ def _identifier_query(language: str) -> tree_sitter.Query:
     return tree_sitter.Query(grammar, pattern)
 
 
+_last_identifiers: tuple[tree_sitter.Tree, bytes, str, int, int, list[tuple[str, int, int]]] | None = None
+
+
 def identifiers_in_rows(
     tree: tree_sitter.Tree, source: bytes, language: str, first_row: int, last_row_inclusive: int
 ) -> list[tuple[str, int, int]]:
-    """Identifiers (names, fields, types) in a row range as (name, row, byte column), in source order."""
+    """Identifiers (names, fields, types) in a row range as (name, row, byte column), in source order.
+
+    The last answer is kept: the snippet pick and the context of one request ask for the same rows.
+    """
+    global _last_identifiers
+    last = _last_identifiers
+    if (
+        last is not None
+        and last[0] is tree
+        and last[2:5] == (language, first_row, last_row_inclusive)
+        and last[1] == source
+    ):
+        return list(last[5])
+    found = _identifiers_in_rows(tree, source, language, first_row, last_row_inclusive)
+    _last_identifiers = (tree, source, language, first_row, last_row_inclusive, found)
+    return list(found)
+
+
+def _identifiers_in_rows(
+    tree: tree_sitter.Tree, source: bytes, language: str, first_row: int, last_row_inclusive: int
+) -> list[tuple[str, int, int]]:
     if last_row_inclusive < first_row:
         return []
     cursor = tree_sitter.QueryCursor(_identifier_query(language))

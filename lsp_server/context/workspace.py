@@ -14,7 +14,7 @@ from lsp_server.completion import CompletionPlan, Skip, plan_completion
 from lsp_server.context.languages import detect_language, path_of
 from lsp_server.context.neighbours import Snippet, SnippetRing, referenced_identifiers, relative_path
 from lsp_server.context.syntax_tree import SyntaxTrees
-from lsp_server.document import DocumentSnapshot
+from lsp_server.document import DocumentSnapshot, lines_of
 from lsp_server.settings import CompletionSettings
 
 # Characters per token used to size snippet picks before the model's tokenizer is at hand (it runs on the
@@ -107,7 +107,8 @@ class WorkspaceContext:
         if plan.tree is not None and plan.language is not None:
             source = plan.snapshot.text.encode("utf-8")
             cursor_byte = len(plan.prefix.encode("utf-8"))
-            identifiers = referenced_identifiers(plan.tree, source, plan.language, cursor_byte)
+            lines = lines_of(plan.snapshot.text)
+            identifiers = referenced_identifiers(plan.tree, source, plan.language, cursor_byte, lines=lines)
         local = plan.prefix[-4000:] + plan.suffix[:2000]
         picked = self.ring.pick(
             plan.snapshot.uri,
