@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import tree_sitter
 
+from lsp_server.context import assemble as assemble_module
 from lsp_server.context.assemble import ContextBudget, FileContext, assemble_file_context
 from lsp_server.context.languages import parse
 from tests.helpers import C_RING_PUSH_POP, C_RING_TYPE, count_words, split_cursor
@@ -1229,3 +1230,36 @@ def test_timing_on_a_five_thousand_line_file() -> None:
         sizes = {p.name: p.tokens for p in context.pieces}
         print(f"\n{big.count(chr(10))} lines, {budget}: {elapsed:.2f} ms per call, {sizes}")  # noqa: T201
         assert context.prefix.endswith(big[big.rfind("\n", 0, cursor) + 1 : cursor])
+
+
+def test_outline_is_kept_while_typing_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Like the snippet pick, the outline made at the first keystroke on a line stays while the user types
+    # on it (a stable prompt front keeps the model's cache); any other change makes it anew, exactly.
+    text, cursor = split_cursor(SAMPLES["python"])
+
+    def outline_at(document: str, offset: int, cold: bool = False) -> str:
+        if cold:
+            monkeypatch.setattr(assemble_module, "_last_outline", None)
+        context = assemble_file_context(
+            document, parse("python", document), "python", offset, count_words, SMALL
+        )
+        return context.prefix[: len(context.prefix) - len(piece(context, "prefix"))]
+
+    typed = "parse_sku"  # one word all along: the windows stay where they are
+    first = outline_at(text[:cursor] + "p" + text[cursor:], cursor + 1)
+    assert "def parse_sku" not in first  # not used in `report`
+    for count in range(2, len(typed) + 1):
+        document = text[:cursor] + typed[:count] + text[cursor:]
+        assert outline_at(document, cursor + count) == first
+    # A cold start at the same keystroke sees the name typed on the line.
+    assert "def parse_sku" in outline_at(document, cursor + len(typed), cold=True)
+    # On the next line the outline is made anew (the name is now in the lines around the cursor).
+    document = text[:cursor] + typed + "\n            " + text[cursor:]
+    offset = cursor + len(typed) + 13
+    warm = outline_at(document, offset)
+    assert "def parse_sku" in warm and warm == outline_at(document, offset, cold=True)
+    # An edit elsewhere in the file is never served a kept outline.
+    outline_at(text, cursor)
+    renamed = text.replace("import json\n", "import jsun\n")  # same length: only the text differs
+    warm = outline_at(renamed, cursor)
+    assert "import jsun" in warm and warm == outline_at(renamed, cursor, cold=True)

@@ -158,6 +158,8 @@ class _Doc:
         self.row = text.count("\n", 0, offset)
         self.column = offset - (text.rfind("\n", 0, offset) + 1)
         line = self.lines[self.row]
+        self.row_start = offset - self.column
+        self.row_end = self.row_start + len(line)
         self.before = line[: self.column]
         self.after = line[self.column :]
         self.last = len(self.lines) - 1
@@ -609,15 +611,65 @@ def assemble_file_context(
     runs: list[tuple[str, str]] = []
     if start[0] > 0 and budget.outline_tokens > 0:
         window = (start[0], end[0] if end[0] is not None else doc.row)
-        headers = header_rows(chain, window[0], language, doc.lines)
-        names = _referenced_names(tree, language, chain, doc, *window)
-        enclosing = [
-            _Item(_Block("enclosing", first, last, doc.rows_text(first, last)))
-            for first, last in reversed(headers)
-        ]
-        imports = _import_items(doc, tree, language, window[0], names)
-        signatures = _signature_items(doc, tree, language, chain, headers, names, window)
-        runs = _select_outline(
-            doc, (enclosing, imports, signatures), headers, window[0], tokens, budget.outline_tokens
-        )
+        lead = doc.before[: len(doc.before) - len(doc.before.lstrip())]  # an elision line may copy it
+        key = (count_tokens, language, budget.outline_tokens, window, doc.row, lead)
+        runs = _kept_outline(doc, key)
+        if runs is None:
+            runs = _outline(doc, tree, language, chain, window, tokens, budget.outline_tokens)
+            _keep_outline(doc, key, runs)
     return _finish(doc, runs, start, end, tokens)
+
+
+def _outline(
+    doc: _Doc,
+    tree: tree_sitter.Tree,
+    language: str,
+    chain: list[tree_sitter.Node],
+    window: tuple[int, int],
+    tokens: _Tokens,
+    budget: int,
+) -> list[tuple[str, str]]:
+    headers = header_rows(chain, window[0], language, doc.lines)
+    names = _referenced_names(tree, language, chain, doc, *window)
+    enclosing = [
+        _Item(_Block("enclosing", first, last, doc.rows_text(first, last)))
+        for first, last in reversed(headers)
+    ]
+    imports = _import_items(doc, tree, language, window[0], names)
+    signatures = _signature_items(doc, tree, language, chain, headers, names, window)
+    return _select_outline(doc, (enclosing, imports, signatures), headers, window[0], tokens, budget)
+
+
+@attrs.frozen
+class _KeptOutline:
+    """The last outline, with the text around the row it was made for."""
+
+    key: tuple[object, ...]
+    head: str  # the text before the cursor row
+    tail: str  # the text after it
+    runs: tuple[tuple[str, str], ...]
+
+
+# While the user types on one line (the rest of the file and both windows unchanged) the outline is kept,
+# like the snippet pick: its names come from the lines around the cursor, and a stable outline keeps the
+# prompt's front (and the model's cache of it) the same from one keystroke to the next.
+_last_outline: _KeptOutline | None = None
+
+
+def _kept_outline(doc: _Doc, key: tuple[object, ...]) -> list[tuple[str, str]] | None:
+    last = _last_outline
+    if (
+        last is None
+        or last.key != key
+        or len(last.head) != doc.row_start
+        or len(last.tail) != len(doc.text) - doc.row_end
+        or not doc.text.startswith(last.head)
+        or not doc.text.endswith(last.tail)
+    ):
+        return None
+    return list(last.runs)
+
+
+def _keep_outline(doc: _Doc, key: tuple[object, ...], runs: list[tuple[str, str]]) -> None:
+    global _last_outline
+    _last_outline = _KeptOutline(key, doc.text[: doc.row_start], doc.text[doc.row_end :], tuple(runs))
