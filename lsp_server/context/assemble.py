@@ -613,10 +613,11 @@ def assemble_file_context(
         window = (start[0], end[0] if end[0] is not None else doc.row)
         lead = doc.before[: len(doc.before) - len(doc.before.lstrip())]  # an elision line may copy it
         key = (count_tokens, language, budget.outline_tokens, window, doc.row, lead)
-        runs = _kept_outline(doc, key)
-        if runs is None:
-            runs = _outline(doc, tree, language, chain, window, tokens, budget.outline_tokens)
-            _keep_outline(doc, key, runs)
+        kept = _kept_outline(doc, key)
+        if kept is None:
+            kept = _outline(doc, tree, language, chain, window, tokens, budget.outline_tokens)
+            _keep_outline(doc, key, kept)
+        runs = kept
     return _finish(doc, runs, start, end, tokens)
 
 
