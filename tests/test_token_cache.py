@@ -86,6 +86,35 @@ def test_a_warmed_document_costs_no_tokenization_at_any_window(tokenize: object)
     assert cache.misses - misses <= 8  # at most the windows' first and last (partial) segments
 
 
+def test_statements_cut_before_blank_lines_are_warm_too() -> None:
+    # One token per character agrees with every segmentation rule, so the per-line rule is chosen.
+    def characters(text: str) -> list[int]:
+        return [ord(char) for char in text]
+
+    cache = TokenCache(characters)
+    text = "def f():\n    x = 1\n\n    return x\n\n\nclass C:\r\n\r\n    pass\n"
+    cache.warm(text)
+    misses = cache.misses
+    # What the context counts: statements up to their last line, without the blank lines after them.
+    for statement in ("def f():\n    x = 1\n", "    return x\n", "class C:\r\n"):
+        assert cache.count(statement) == len(statement)
+    assert cache.misses == misses
+
+
+def test_model_tokenizer_gives_llama_cpp_tokens() -> None:
+    import llama_cpp
+
+    from lsp_server.engine.engine import ModelTokenizer
+
+    llm = llama_cpp.Llama(model_path=str(smollm2_gguf()), vocab_only=True, verbose=False)
+    tokenizer = ModelTokenizer(llm)
+    texts = [JS, "", "x", "é 😀 名前\n", "<|endoftext|> stays text", (STDLIB / "colorsys.py").read_text()]
+    for text in texts:
+        expected = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        assert tokenizer(text) == expected
+        assert tokenizer.count(text) == len(expected)
+
+
 def test_a_tokenizer_that_merges_across_lines_bypasses_the_cache() -> None:
     def whole_words(text: str) -> list[int]:
         # Merges every run of non-letters (newlines and indentation included) into one token.

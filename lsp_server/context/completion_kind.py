@@ -107,7 +107,8 @@ def detect_indent_unit(text: str, language: str | None = None) -> str:
     space_lines = 0
     steps: collections.Counter[int] = collections.Counter()
     previous: int | None = None
-    for line in split_lines(text)[:5000]:
+    # Not split_lines: the memo of the document's split is not for this sample.
+    for line in (_LINE_BREAK.split(text) if "\r" in text else text.split("\n"))[:5000]:
         body = line.lstrip(" \t")
         if not body.strip():
             continue

@@ -123,10 +123,26 @@ class ModelTokenizer:
 
     def __init__(self, llm: Any) -> None:
         self._llm = llm
+        self._raw: tuple[Any, Any] | None = None
+        model = getattr(llm, "model", None)
+        if model is not None:
+            import llama_cpp
+
+            self._raw = (llama_cpp, llama_cpp.llama_model_get_vocab(model))
         self._cache = TokenCache(self._plain)
 
     def _plain(self, text: str) -> list[int]:
-        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        data = text.encode("utf-8")
+        if self._raw is not None:
+            # llama_cpp.Llama.tokenize allocates a buffer of the whole training context (32K tokens for
+            # Qwen) on every call: ~0.1 ms for a one-line text. A text has at most one token per byte.
+            llama_cpp, vocab = self._raw
+            size = len(data) + 8
+            buffer = (llama_cpp.llama_token * size)()
+            count = llama_cpp.llama_tokenize(vocab, data, len(data), buffer, size, False, False)
+            if count >= 0:
+                return list(buffer[:count])
+        tokens: list[int] = self._llm.tokenize(data, add_bos=False, special=False)
         return tokens
 
     def __call__(self, text: str) -> list[int]:

@@ -103,6 +103,12 @@ class TokenCache:
                 if stop is not None and stop():
                     return
                 self._segment(segment)
+                if self.pattern is _FINE:
+                    # A line followed by blank lines is one segment with them; context cut at a statement's
+                    # end has the line alone (a window's or chunk's last line): cache that too.
+                    first_break = segment.find("\n")
+                    if 0 <= first_break < len(segment) - 1:
+                        self._segment(segment[: first_break + 1])
 
     def count(self, text: str) -> int:
         """How many tokens ``text`` is (whole texts counted before are looked up, not split again)."""
