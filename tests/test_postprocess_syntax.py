@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import collections
 import time
 
 import attrs
@@ -980,6 +981,7 @@ def test_typing_reuses_the_last_keystroke_and_matches_a_cold_start(
         warm = outcome()
         for name in _KEPT_FROM_LAST_KEYSTROKE:
             monkeypatch.setattr(syntax_module, name, None)
+        monkeypatch.setattr(syntax_module, "_recent_candidates", collections.OrderedDict())
         assert warm == outcome(), f"after typing {typed[:count]!r}"
 
 

@@ -862,6 +862,15 @@ def _first_error_byte(tree: tree_sitter.Tree, from_byte: int) -> int | None:
 # The last window parsed without a completion. The next keystroke's window differs from it by a character
 # or so, and each candidate differs from its window only by the completion: both re-parse incrementally.
 _last_guard_window: tuple[str, bytes, tree_sitter.Tree] | None = None
+# The last candidates parsed: when the user types along a suggestion, the next keystroke's window with the
+# rest of it is the same text (a completion that closes a string re-lexes the whole window otherwise).
+_recent_candidates: collections.OrderedDict[tuple[str, bytes], tree_sitter.Tree] = collections.OrderedDict()
+_RECENT_CANDIDATES = 16
+
+
+def _parse_with(language: str, source: bytes, old: tree_sitter.Tree | None) -> tree_sitter.Tree:
+    parser = get_parser(language)
+    return parser.parse(source) if old is None else parser.parse(source, old)
 
 
 @attrs.define
@@ -880,19 +889,31 @@ class ParseGuard:
         tree = self._trees.get(completion)
         if tree is None:
             source = (self.before + completion + self.after).encode("utf-8", errors="replace")
-            old: tree_sitter.Tree | None = None
             if completion:
-                old = edited_copy(self._parse(""), self._window_source, source)
+                tree = self._parse_candidate(source)
             else:
                 last = _last_guard_window
-                if last is not None and last[0] == self.language:
-                    old = edited_copy(last[2], last[1], source)
-            parser = get_parser(self.language)
-            tree = parser.parse(source) if old is None else parser.parse(source, old)
-            self._trees[completion] = tree
-            if not completion:
+                old = (
+                    edited_copy(last[2], last[1], source)
+                    if last is not None and last[0] == self.language
+                    else None
+                )
+                tree = _parse_with(self.language, source, old)
                 self._window_source = source
                 _last_guard_window = (self.language, source, tree)
+            self._trees[completion] = tree
+        return tree
+
+    def _parse_candidate(self, source: bytes) -> tree_sitter.Tree:
+        key = (self.language, source)
+        tree = _recent_candidates.get(key)
+        if tree is None:
+            tree = _parse_with(
+                self.language, source, edited_copy(self._parse(""), self._window_source, source)
+            )
+            _recent_candidates[key] = tree
+            while len(_recent_candidates) > _RECENT_CANDIDATES:
+                _recent_candidates.popitem(last=False)
         return tree
 
     def errors(self, completion: str) -> int:
