@@ -949,7 +949,7 @@ _KEPT_FROM_LAST_KEYSTROKE = (
     "_last_window_end",
     "_last_line_start",
     "_last_suffix_scan",
-    "_last_guard_window",
+    "_last_guard_parse",
 )
 
 

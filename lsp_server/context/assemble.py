@@ -174,8 +174,11 @@ class _Doc:
 
     def rows_text(self, first: int, last: int) -> str:
         """Rows ``first..last`` inclusive, each with the line break that follows it in the file."""
-        text = "".join(line + "\n" for line in self.lines[first : last + 1])
-        return text[:-1] if last >= self.last and text else text
+        rows = self.lines[first : last + 1]
+        if not rows:
+            return ""
+        text = "\n".join(rows)
+        return text if last >= self.last else text + "\n"
 
     def prefix_window(self, start: int) -> str:
         """The text from the start of row ``start`` to the cursor."""

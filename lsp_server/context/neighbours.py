@@ -199,7 +199,7 @@ def _line_set(text: str) -> frozenset[str]:
 
 def _word_set(text: str) -> frozenset[str]:
     return frozenset(
-        word for word in _WORD.findall(text) if len(word) > 2 and word.lower() not in _STOP_WORDS
+        word for word in set(_WORD.findall(text)) if len(word) > 2 and word.lower() not in _STOP_WORDS
     )
 
 
@@ -479,8 +479,9 @@ def referenced_identifiers(
     max_count: int = _MAX_IDENTIFIERS,
     rows_around: int = 80,
     lines: list[str] | None = None,
+    cursor_row: int | None = None,
 ) -> list[str]:
-    """Identifiers near the cursor, most relevant first (``lines``: the source's rows, when at hand).
+    """Identifiers near the cursor, most relevant first (``lines``, ``cursor_row``: when at hand).
 
     The cursor line's first, then those of the enclosing function, nearest to the cursor first (outside
     any function: those of the lines around the cursor).
@@ -490,7 +491,7 @@ def referenced_identifiers(
     cursor_byte = min(max(cursor_byte, 0), len(source))
     if lines is None:
         lines = source.decode("utf-8", errors="replace").split("\n")
-    row = source.count(b"\n", 0, cursor_byte)
+    row = source.count(b"\n", 0, cursor_byte) if cursor_row is None else cursor_row
     line_start = source.rfind(b"\n", 0, cursor_byte) + 1
     column = len(source[line_start:cursor_byte].decode("utf-8", errors="replace"))
     chain = enclosing_nodes(tree, lines, language, row, column)

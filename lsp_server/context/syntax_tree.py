@@ -1110,8 +1110,9 @@ def _identifiers_in_rows(
     found = []
     for nodes in cursor.captures(tree.root_node).values():
         for node in nodes:
-            row = node.start_point.row
+            row, column = node.start_point
             if first_row <= row <= last_row_inclusive:
-                found.append((_text(node, source), row, node.start_point.column))
+                name = source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+                found.append((name, row, column))
     found.sort(key=lambda item: (item[1], item[2]))
     return found

@@ -108,7 +108,9 @@ class WorkspaceContext:
             source = plan.snapshot.text.encode("utf-8")
             cursor_byte = len(plan.prefix.encode("utf-8"))
             lines = lines_of(plan.snapshot.text)
-            identifiers = referenced_identifiers(plan.tree, source, plan.language, cursor_byte, lines=lines)
+            identifiers = referenced_identifiers(
+                plan.tree, source, plan.language, cursor_byte, lines=lines, cursor_row=plan.cursor.line
+            )
         local = plan.prefix[-4000:] + plan.suffix[:2000]
         picked = self.ring.pick(
             plan.snapshot.uri,

@@ -859,18 +859,14 @@ def _first_error_byte(tree: tree_sitter.Tree, from_byte: int) -> int | None:
     return best
 
 
-# The last window parsed without a completion. The next keystroke's window differs from it by a character
-# or so, and each candidate differs from its window only by the completion: both re-parse incrementally.
-_last_guard_window: tuple[str, bytes, tree_sitter.Tree] | None = None
+# The last text the guard parsed (a window, or a window with a candidate in it). The next keystroke's
+# texts differ from it by a few characters, and a candidate from its window only by the completion: each
+# parse is incremental from the nearest tree at hand.
+_last_guard_parse: tuple[str, bytes, tree_sitter.Tree] | None = None
 # The last candidates parsed: when the user types along a suggestion, the next keystroke's window with the
 # rest of it is the same text (a completion that closes a string re-lexes the whole window otherwise).
 _recent_candidates: collections.OrderedDict[tuple[str, bytes], tree_sitter.Tree] = collections.OrderedDict()
 _RECENT_CANDIDATES = 16
-
-
-def _parse_with(language: str, source: bytes, old: tree_sitter.Tree | None) -> tree_sitter.Tree:
-    parser = get_parser(language)
-    return parser.parse(source) if old is None else parser.parse(source, old)
 
 
 @attrs.define
@@ -881,39 +877,32 @@ class ParseGuard:
     before: str
     after: str
     _counts: dict[str, int] = attrs.field(init=False, factory=dict)
-    _trees: dict[str, tree_sitter.Tree] = attrs.field(init=False, factory=dict)
-    _window_source: bytes = attrs.field(init=False, default=b"")
+    _trees: dict[str, tuple[bytes, tree_sitter.Tree]] = attrs.field(init=False, factory=dict)
 
     def _parse(self, completion: str) -> tree_sitter.Tree:
-        global _last_guard_window
-        tree = self._trees.get(completion)
-        if tree is None:
-            source = (self.before + completion + self.after).encode("utf-8", errors="replace")
-            if completion:
-                tree = self._parse_candidate(source)
-            else:
-                last = _last_guard_window
-                old = (
-                    edited_copy(last[2], last[1], source)
-                    if last is not None and last[0] == self.language
-                    else None
-                )
-                tree = _parse_with(self.language, source, old)
-                self._window_source = source
-                _last_guard_window = (self.language, source, tree)
-            self._trees[completion] = tree
-        return tree
-
-    def _parse_candidate(self, source: bytes) -> tree_sitter.Tree:
+        global _last_guard_parse
+        parsed = self._trees.get(completion)
+        if parsed is not None:
+            return parsed[1]
+        source = (self.before + completion + self.after).encode("utf-8", errors="replace")
         key = (self.language, source)
-        tree = _recent_candidates.get(key)
+        tree = _recent_candidates.get(key) if completion else None
         if tree is None:
-            tree = _parse_with(
-                self.language, source, edited_copy(self._parse(""), self._window_source, source)
-            )
-            _recent_candidates[key] = tree
-            while len(_recent_candidates) > _RECENT_CANDIDATES:
-                _recent_candidates.popitem(last=False)
+            window = self._trees.get("")
+            last = _last_guard_parse
+            old: tree_sitter.Tree | None = None
+            if window is not None:
+                old = edited_copy(window[1], window[0], source)
+            elif last is not None and last[0] == self.language:
+                old = edited_copy(last[2], last[1], source)
+            parser = get_parser(self.language)
+            tree = parser.parse(source) if old is None else parser.parse(source, old)
+            _last_guard_parse = (self.language, source, tree)
+            if completion:
+                _recent_candidates[key] = tree
+                while len(_recent_candidates) > _RECENT_CANDIDATES:
+                    _recent_candidates.popitem(last=False)
+        self._trees[completion] = (source, tree)
         return tree
 
     def errors(self, completion: str) -> int:
@@ -965,10 +954,10 @@ def parse_guard(text: str, guard: ParseGuard) -> str | None:
     Among the prefixes tried, one that parses strictly better wins over a longer one that is
     merely no worse than the document without the completion (``x + * 2`` -> ``x``).
     """
-    baseline = guard.errors("")
     best_errors = guard.errors(text)
     if best_errors == 0:
-        return text
+        return text  # no need to parse the window without it
+    baseline = guard.errors("")
     best = text if best_errors <= baseline else None
     wanted = min(baseline, best_errors - 1)
     candidates = _shorter_candidates(text)
