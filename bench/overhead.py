@@ -111,6 +111,7 @@ def main() -> None:
     keys = ("change", "plan", "context", "post", "total", "full")
     timings: dict[str, list[float]] = {key: [] for key in keys}
     first: list[float] = []
+    first_stages: dict[str, list[float]] = {key: [] for key in keys[:4]}
     skipped = 0
     version = 1
     requests = 0
@@ -157,6 +158,8 @@ def main() -> None:
                 timings[key].append(value * 1000)
             if cut == start:
                 first.append((done - started) * 1000)
+                for key in first_stages:
+                    first_stages[key].append(timings[key][-1])
         # the user finishes the line: back to the original text (not timed)
         version += 1
         workspace.changed(DocumentSnapshot(uri, "python", version, original))
@@ -177,8 +180,12 @@ def main() -> None:
             )
     print(
         f"first keystroke at a new site: p50 {statistics.median(first):.2f} ms, "
-        f"p95 {_pct(first, 0.95):.2f} ms ({len(first)} sites)"
+        f"p95 {_pct(first, 0.95):.2f} ms ({len(first)} sites); stage p50s: "
+        + ", ".join(f"{key} {statistics.median(values):.2f}" for key, values in first_stages.items())
     )
+    over = sum(1 for value in timings["total"] if value > 5.0)
+    over_first = sum(1 for value in first if value > 5.0)
+    print(f"requests over 5 ms: {over} of {len(timings['total'])} ({over_first} of them first keystrokes)")
     summary: dict[str, Any] = {
         "p95_total_ms": _pct(timings["total"], 0.95),
         "p95_full_parse_ms": _pct(timings["full"], 0.95),
