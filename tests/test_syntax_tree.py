@@ -277,6 +277,44 @@ def test_a_slow_reparse_leaves_the_edited_older_tree_until_it_lands() -> None:
     assert trees.get(uri, "x = 1\n") is not None
 
 
+def test_typing_on_after_a_late_reparse_does_not_start_another_on_that_row() -> None:
+    big = _big_python()
+    trees = SyntaxTrees(budget_ms=0.001)  # a re-lex of the rest of the file always goes over
+    uri = "file:///big.py"
+    trees.update(uri, "python", big, 1)
+    where = big.index("\n", big.index("    def ", big.index("class Inventory20"))) + 1
+    text = edit_at(big, where, where, "        x = 1\n")
+    trees.update(uri, "python", text, 2)
+    trees.settle()
+    late = trees.late_parses
+
+    def counts() -> tuple[int, int]:
+        return trees.late_parses - late, trees.skipped_parses
+
+    # On that row, an opened triple quote turns the rest of the file into a string: over budget.
+    text = edit_at(text, where + len("        x = "), where + len("        x = 1"), '"""open')
+    trees.update(uri, "python", text, 2)
+    assert counts() == (1, 0)
+    # More keystrokes on that row: each would re-lex the same rest of the file, so none is started.
+    cursor = where + len('        x = """open')
+    for step, ch in enumerate("ing"):
+        text = edit_at(text, cursor + step, cursor + step, ch)
+        trees.update(uri, "python", text, 3 + step)
+        document = trees.get(uri, text)
+        assert document is not None and not document.current and document.text == text
+    assert counts() == (4, 3)
+    # An edit on another row is tried again (here it goes over too).
+    text = edit_at(text, where - 1, where - 1, "  # note")
+    trees.update(uri, "python", text, 6)
+    assert counts() == (5, 3)
+    # The pause re-parses; after it, a keystroke on the row is tried again.
+    trees.settle()
+    assert_same_as_full_parse(trees, uri, "python", text)
+    text = edit_at(text, cursor, cursor, "!")
+    trees.update(uri, "python", text, 7)
+    assert trees.skipped_parses == 3
+
+
 def test_small_documents_are_always_parsed_on_the_spot() -> None:
     text, cursor = split_cursor(SAMPLES["python"])
     trees = SyntaxTrees(budget_ms=0.0)

@@ -184,6 +184,14 @@ class _Behind:
     source: bytes
     sequence: int
     old: tree_sitter.Tree
+    row: int | None  # the row of the keystroke whose re-parse went over (None: not one row)
+
+
+def _one_row(edit: TextEdit | None) -> int | None:
+    """The row an edit stays on, or None when it spans rows."""
+    if edit is None or not edit.start_point[0] == edit.old_end_point[0] == edit.new_end_point[0]:
+        return None
+    return edit.start_point[0]
 
 
 class SyntaxTrees:
@@ -207,6 +215,8 @@ class SyntaxTrees:
         self.incremental_parses = 0
         self.late_parses = 0
         """Re-parses that went over the budget (until they landed, requests used an edited older tree)."""
+        self.skipped_parses = 0
+        """Late re-parses not even started: the previous one, for an edit on the same row, went over."""
         self._sequence = 0
         self._behind: dict[str, _Behind] = {}
 
@@ -237,7 +247,7 @@ class SyntaxTrees:
             return previous
         source = text.encode("utf-8")
         self._sequence += 1
-        self._behind.pop(uri, None)
+        behind = self._behind.pop(uri, None)
         parsed = self._parsed.get(uri)
         parser = self._parser_in(self._parsers, canonical)
         if previous is None or parsed is None or previous.language != canonical:
@@ -249,21 +259,26 @@ class SyntaxTrees:
             edit = diff_edit(parsed[1].source, source)
             old = edited_tree(parsed[1].tree, edit)
             # The new text's line split is put together from the previous one's (only edited rows change).
-            if parsed[1] is not previous:
-                edit = diff_edit(previous.source, source)
-            if edit is not None:
-                note_edit(previous.text, text, edit.start_point[0], edit.old_end_point[0])
+            keystroke = edit if parsed[1] is previous else diff_edit(previous.source, source)
+            if keystroke is not None:
+                note_edit(previous.text, text, keystroke.start_point[0], keystroke.old_end_point[0])
+            row = _one_row(keystroke)
             if self.budget_ms is None or len(source) <= self.sync_bytes:
                 tree = parser.parse(source, old)
             else:
                 try:
                     if self.budget_ms <= 0:
                         raise _OverBudget  # every re-parse waits for a pause in typing
+                    if behind is not None and row is not None and behind.row == row:
+                        # The last re-parse went over budget for an edit on this row (a string or bracket
+                        # left open re-lexes the rest of the file); this one would too: wait for the pause.
+                        self.skipped_parses += 1
+                        raise _OverBudget
                     tree = _parse_until(parser, source, old, time.perf_counter() + self.budget_ms / 1000)
                 except _OverBudget:
                     parser.reset()
                     self.late_parses += 1
-                    self._behind[uri] = _Behind(canonical, text, source, self._sequence, old.copy())
+                    self._behind[uri] = _Behind(canonical, text, source, self._sequence, old.copy(), row)
                     stale = DocumentTree(canonical, text, source, old, version, current=False)
                     self._documents[uri] = stale
                     return stale

@@ -388,4 +388,5 @@ class QwenLanguageServer(LanguageServer):
             "fullParses": self.context.trees.full_parses,
             "incrementalParses": self.context.trees.incremental_parses,
             "lateParses": self.context.trees.late_parses,
+            "skippedParses": self.context.trees.skipped_parses,
         }
