@@ -315,6 +315,27 @@ def test_typing_on_after_a_late_reparse_does_not_start_another_on_that_row() -> 
     assert trees.skipped_parses == 3
 
 
+def test_an_edit_spanning_many_rows_is_parsed_to_the_end() -> None:
+    # A whole-document sync that changed two far-apart places is one edit over all the rows between
+    # them: the edited older tree would have no statements there (the context around the second place
+    # would be empty), so that re-parse runs to the end whatever the budget.
+    big = _big_python()
+    trees = SyntaxTrees(budget_ms=0.0)
+    uri = "file:///big.py"
+    trees.update(uri, "python", big, 1)
+    first = big.index("class Inventory3")
+    second = big.index("class Inventory40")
+    text = big[:first] + "# edited\n" + big[first:second] + '"""open\n' + big[second:]
+    trees.update(uri, "python", text, 2)
+    document = trees.get(uri, text)
+    assert document is not None and document.current and trees.late_parses == 0
+    assert_same_as_full_parse(trees, uri, "python", text)
+    # A keystroke near the second place is local again: it may wait for the pause.
+    text = edit_at(text, second + 20, second + 20, "x")
+    trees.update(uri, "python", text, 3)
+    assert trees.late_parses == 1
+
+
 def test_small_documents_are_always_parsed_on_the_spot() -> None:
     text, cursor = split_cursor(SAMPLES["python"])
     trees = SyntaxTrees(budget_ms=0.0)

@@ -187,6 +187,21 @@ class _Behind:
     row: int | None  # the row of the keystroke whose re-parse went over (None: not one row)
 
 
+_LOCAL_ROWS = 8
+
+
+def _local(edit: TextEdit | None) -> bool:
+    """Whether an older tree edited by ``edit`` is still a fair picture of the new text.
+
+    ``Tree.edit`` squashes the nodes inside the edited range to nothing: for a keystroke that is the line
+    being typed, but an edit spanning many rows (a whole-document sync that changed two places, a paste,
+    a formatter) would leave no statements there; such a re-parse runs to the end instead.
+    """
+    if edit is None:
+        return True
+    return max(edit.old_end_point[0], edit.new_end_point[0]) - edit.start_point[0] <= _LOCAL_ROWS
+
+
 def _one_row(edit: TextEdit | None) -> int | None:
     """The row an edit stays on, or None when it spans rows."""
     if edit is None or not edit.start_point[0] == edit.old_end_point[0] == edit.new_end_point[0]:
@@ -201,7 +216,9 @@ class SyntaxTrees:
     a string or a bracket open makes tree-sitter re-lex everything after it (tens of ms). So on documents
     over ``sync_bytes`` a re-parse gets ``budget_ms``; past it, it stops and the document's tree is the
     newest finished parse edited to the new text (``DocumentTree.current`` False) until ``catch_up``
-    re-parses it when the user pauses. With ``budget_ms=None`` every parse runs to the end.
+    re-parses it when the user pauses. An edit spanning more than a few rows since that parse is re-parsed
+    to the end (an edited tree has nothing left in the rows it spans). With ``budget_ms=None`` every parse
+    runs to the end.
     """
 
     def __init__(self, budget_ms: float | None = 1.5, sync_bytes: int = 16_384) -> None:
@@ -263,7 +280,7 @@ class SyntaxTrees:
             if keystroke is not None:
                 note_edit(previous.text, text, keystroke.start_point[0], keystroke.old_end_point[0])
             row = _one_row(keystroke)
-            if self.budget_ms is None or len(source) <= self.sync_bytes:
+            if self.budget_ms is None or len(source) <= self.sync_bytes or not _local(edit):
                 tree = parser.parse(source, old)
             else:
                 try:
