@@ -1148,6 +1148,22 @@ def test_postprocess_order_of_rules() -> None:
     )
 
 
+@BY_NAME
+def test_a_copy_of_the_outline_elision_line_is_dropped(lang: Lang) -> None:
+    # The prompt marks elided code with one comment line; a model may write it back as its "completion".
+    ctx = context(lang.name, lang.block)
+    marker = "--" if lang.name == "lua" else ("#" if lang.name == "python" else "//")
+    assert postprocess(f"{marker} ...", ctx) == Postprocessed(None, ("elision",))
+    assert postprocess(f"{marker} ...\n", ctx).text is None
+    kept = postprocess(lang.runs_past_kept, ctx).text
+    assert kept is not None and kept.strip()
+
+
+def test_an_ellipsis_body_is_not_an_elision_line() -> None:
+    ctx = context("python", PYTHON.block)
+    assert postprocess("...", ctx).text == "..."
+
+
 def test_postprocess_crlf_document() -> None:
     document = PYTHON.block.replace("\n", "\r\n")
     prefix, suffix = document.split(CURSOR)

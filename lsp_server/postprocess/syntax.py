@@ -48,7 +48,7 @@ import tree_sitter
 
 from lsp_server.context.completion_kind import wrapped_header_start
 from lsp_server.context.languages import SUPPORTED_LANGUAGES, get_parser
-from lsp_server.context.syntax_tree import edited_copy
+from lsp_server.context.syntax_tree import comment_marker, edited_copy
 from lsp_server.postprocess.stops import StopRule, indent_width
 from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
 
@@ -1113,6 +1113,12 @@ def repeats_suffix(text: str, ctx: PostprocessContext, suffix: str | None = None
 # -- the pipeline ------------------------------------------------------------------------------
 
 
+def _only_elision(text: str, language: str | None) -> bool:
+    """Whether every line of ``text`` is the prompt outline's ``# ...`` line (nothing to insert)."""
+    marker = comment_marker(language) + " ..."
+    return all(line.strip() in ("", marker) for line in text.split("\n"))
+
+
 def postprocess(completion: str, ctx: PostprocessContext) -> Postprocessed:
     """Apply the syntax-aware rules in order (see the module docstring) and say which fired."""
     rules: list[str] = []
@@ -1154,6 +1160,9 @@ def postprocess(completion: str, ctx: PostprocessContext) -> Postprocessed:
     text = step("finalize", text, finalize_completion(text))
     if is_useless(text):
         rules.append("empty")
+        return result(None)
+    if _only_elision(text, ctx.language):
+        rules.append("elision")  # the model copied the outline's marker for elided code
         return result(None)
     if repeats_suffix(text, ctx, suffix_window):
         rules.append("repeats_suffix")
