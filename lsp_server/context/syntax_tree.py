@@ -237,13 +237,12 @@ class SyntaxTrees:
         self._sequence = 0
         self._behind: dict[str, _Behind] = {}
 
-    @staticmethod
-    def _parser_in(parsers: dict[str, tree_sitter.Parser], language: str) -> tree_sitter.Parser:
-        parser = parsers.get(language)
+    def _parser(self, language: str) -> tree_sitter.Parser:
+        parser = self._parsers.get(language)
         if parser is None:
             # Our own parsers: the cached one in languages.py is shared and not thread-safe.
             parser = tree_sitter.Parser(get_language(language))
-            parsers[language] = parser
+            self._parsers[language] = parser
         return parser
 
     def update(self, uri: str, language: str | None, text: str, version: int | None) -> None:
@@ -266,7 +265,7 @@ class SyntaxTrees:
         self._sequence += 1
         behind = self._behind.pop(uri, None)
         parsed = self._parsed.get(uri)
-        parser = self._parser_in(self._parsers, canonical)
+        parser = self._parser(canonical)
         if previous is None or parsed is None or previous.language != canonical:
             tree = parser.parse(source)
             self.full_parses += 1
@@ -320,7 +319,7 @@ class SyntaxTrees:
             if not self._behind:
                 return False
             uri, job = self._behind.popitem()
-            tree = self._parser_in(self._parsers, job.language).parse(job.source, job.old)
+            tree = self._parser(job.language).parse(job.source, job.old)
             self.incremental_parses += 1
             latest = self._documents.get(uri)
             if latest is not None:
@@ -1144,7 +1143,6 @@ def _identifiers_in_rows(
         for node in nodes:
             row, column = node.start_point
             if first_row <= row <= last_row_inclusive:
-                name = source[node.start_byte : node.end_byte].decode("utf-8", "replace")
-                found.append((name, row, column))
+                found.append((_text(node, source), row, column))
     found.sort(key=lambda item: (item[1], item[2]))
     return found
