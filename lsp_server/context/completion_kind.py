@@ -170,7 +170,8 @@ def _tokens_on_row(root: tree_sitter.Node, row: int) -> list[tree_sitter.Node]:
     return tokens
 
 
-def _previous_code_row(lines: list[str], row: int) -> int | None:
+def previous_code_row(lines: list[str], row: int) -> int | None:
+    """The nearest row above ``row`` that is not blank (None: only blank rows above)."""
     return next((r for r in range(row - 1, -1, -1) if lines[r].strip()), None)
 
 
@@ -199,7 +200,7 @@ def _opening_row(root: tree_sitter.Node, language: str, lines: list[str], row: i
         docstring = _opens_with_docstring(tokens[-1]) if tokens and language == "python" else None
         if tokens and docstring is None:
             return row
-        above = _previous_code_row(lines, docstring.start_point.row if docstring is not None else row)
+        above = previous_code_row(lines, docstring.start_point.row if docstring is not None else row)
         if above is None:
             return row
         row = above
@@ -387,7 +388,7 @@ def decide_completion_kind(
 
     if current.strip():
         return _decision(CompletionKind.SINGLE_LINE, indent_unit, "end of a non-blank line")
-    header = next((row for row in range(line - 1, -1, -1) if lines[row].strip()), None)
+    header = previous_code_row(lines, line)
     if header is None:
         return _decision(CompletionKind.SINGLE_LINE, indent_unit, "blank line, no code above")
     if syntax is not None and lang is not None and (tree_current or tree is None):

@@ -46,7 +46,7 @@ from typing import Protocol
 import attrs
 import tree_sitter
 
-from lsp_server.context.completion_kind import wrapped_header_start
+from lsp_server.context.completion_kind import previous_code_row, wrapped_header_start
 from lsp_server.context.languages import SUPPORTED_LANGUAGES, get_parser
 from lsp_server.context.syntax_tree import comment_marker, edited_copy
 from lsp_server.postprocess.stops import StopRule, indent_width
@@ -640,7 +640,7 @@ def _block_indent(lines: list[str], language: str | None, indent_unit: str) -> i
     cursor_indent = indent_width(cursor, TAB_WIDTH)
     if cursor.strip():
         return cursor_indent
-    header = next((row for row in range(len(lines) - 2, -1, -1) if lines[row].strip()), None)
+    header = previous_code_row(lines, len(lines) - 1)
     if header is None or not _header_opens_block(lines[header], language):
         return cursor_indent
     # A wrapped header (``) {`` or ``):`` on its own line) is indented like the line that opened it.
