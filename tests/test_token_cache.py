@@ -113,6 +113,8 @@ def test_model_tokenizer_gives_llama_cpp_tokens() -> None:
         expected = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
         assert tokenizer(text) == expected
         assert tokenizer.count(text) == len(expected)
+        special = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        assert tokenizer.with_special(text) == special
 
 
 def test_a_tokenizer_that_merges_across_lines_bypasses_the_cache() -> None:

@@ -131,7 +131,7 @@ class ModelTokenizer:
             self._raw = (llama_cpp, llama_cpp.llama_model_get_vocab(model))
         self._cache = TokenCache(self._plain)
 
-    def _plain(self, text: str) -> list[int]:
+    def _tokenize(self, text: str, special: bool) -> list[int]:
         data = text.encode("utf-8")
         if self._raw is not None:
             # llama_cpp.Llama.tokenize allocates a buffer of the whole training context (32K tokens for
@@ -139,11 +139,14 @@ class ModelTokenizer:
             llama_cpp, vocab = self._raw
             size = len(data) + 8
             buffer = (llama_cpp.llama_token * size)()
-            count = llama_cpp.llama_tokenize(vocab, data, len(data), buffer, size, False, False)
+            count = llama_cpp.llama_tokenize(vocab, data, len(data), buffer, size, False, special)
             if count >= 0:
                 return list(buffer[:count])
-        tokens: list[int] = self._llm.tokenize(data, add_bos=False, special=False)
+        tokens: list[int] = self._llm.tokenize(data, add_bos=False, special=special)
         return tokens
+
+    def _plain(self, text: str) -> list[int]:
+        return self._tokenize(text, special=False)
 
     def __call__(self, text: str) -> list[int]:
         """Tokenize plain text: special-token spellings stay ordinary text (safe for user code)."""
@@ -164,8 +167,7 @@ class ModelTokenizer:
 
     def with_special(self, text: str) -> list[int]:
         """Tokenize text containing special tokens (``<|im_start|>`` ...), e.g. a rendered chat."""
-        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        return tokens
+        return self._tokenize(text, special=True)
 
     def detokenize(self, tokens: list[int]) -> str:
         """Text of ``tokens`` (special tokens rendered)."""
