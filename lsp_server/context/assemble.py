@@ -56,9 +56,9 @@ from lsp_server.context.syntax_tree import (
     CLASS_TYPES,
     DefinitionSite,
     class_body,
-    comment_marker,
     defines_any,
     definitions_in,
+    elision_marker,
     enclosing_function,
     enclosing_nodes,
     header_rows,
@@ -163,7 +163,7 @@ class _Doc:
         self.before = line[: self.column]
         self.after = line[self.column :]
         self.last = len(self.lines) - 1
-        self.marker = comment_marker(language)
+        self.marker = elision_marker(language)
         crlf = line.endswith("\r") or (self.row > 0 and self.lines[self.row - 1].endswith("\r"))
         self.eol = "\r\n" if crlf else "\n"
 
@@ -194,7 +194,7 @@ class _Doc:
 
     def elision(self, indent: str) -> str:
         """The one line that stands for an elided region."""
-        return f"{indent}{self.marker} ...{self.eol}"
+        return f"{indent}{self.marker}{self.eol}"
 
 
 # --- The windows ---------------------------------------------------------------------------------------

@@ -514,6 +514,11 @@ def comment_marker(language: str | None) -> str:
     return _COMMENT_MARKERS.get(language or "", "//")
 
 
+def elision_marker(language: str | None) -> str:
+    """What the context's outline writes (indented) for a region of code it leaves out: ``# ...``."""
+    return comment_marker(language) + " ..."
+
+
 def indent_of(line: str) -> int:
     """Number of leading spaces and tabs on a line."""
     return len(line) - len(line.lstrip(" \t"))

@@ -48,7 +48,7 @@ import tree_sitter
 
 from lsp_server.context.completion_kind import previous_code_row, wrapped_header_start
 from lsp_server.context.languages import SUPPORTED_LANGUAGES, get_parser
-from lsp_server.context.syntax_tree import comment_marker, edited_copy
+from lsp_server.context.syntax_tree import edited_copy, elision_marker
 from lsp_server.postprocess.stops import StopRule, indent_width
 from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
 
@@ -1115,7 +1115,7 @@ def repeats_suffix(text: str, ctx: PostprocessContext, suffix: str | None = None
 
 def _only_elision(text: str, language: str | None) -> bool:
     """Whether every line of ``text`` is the prompt outline's ``# ...`` line (nothing to insert)."""
-    marker = comment_marker(language) + " ..."
+    marker = elision_marker(language)
     return all(line.strip() in ("", marker) for line in text.split("\n"))
 
 
