@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import sysconfig
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,83 @@ def test_a_tokenizer_that_merges_across_lines_bypasses_the_cache() -> None:
     assert cache.pattern is None
     text = "a\n\nb\n  c\n"
     assert cache(text) == whole_words(text)
+
+
+def _llama_tokenizer(path: Path) -> Callable[[str], list[int]]:
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+
+    def plain(text: str) -> list[int]:
+        tokens: list[int] = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        return tokens
+
+    return plain
+
+
+@pytest.mark.parametrize("model", ["smollm2", "qwen35"])
+def test_lines_put_together_from_pre_tokens_equal_the_tokenizers_tokens(
+    model: str, request: pytest.FixtureRequest
+) -> None:
+    # SmolLM2: GPT-2's rule after digits are split off; the tiny Qwen3.5: Qwen's rule (llama.cpp's own).
+    path = smollm2_gguf() if model == "smollm2" else request.getfixturevalue("qwen35_path")
+    tokenize = _llama_tokenizer(path)
+    cache = TokenCache(tokenize)
+    assert cache.pre_tokenizer is not None
+    rng = random.Random(7)
+    checked = 0
+    for name in ("colorsys.py", "textwrap.py", "_pydecimal.py", "aifc.py", "locale.py"):
+        lines = (STDLIB / name).read_text(errors="replace").split("\n")
+        for _ in range(60):
+            start = rng.randrange(len(lines))
+            chunk = "\n".join(lines[start : start + rng.randrange(1, 25)])
+            cut = chunk[: rng.randrange(len(chunk) + 1)]  # a window that ends inside a line, as at a cursor
+            for text in (chunk, cut, cut.replace("\n", "\r\n")):
+                assert cache(text) == tokenize(text), repr(text[-120:])
+                checked += 1
+    for text in (JS, JS.replace("\n", "\r\n"), "x = 'é 😀'\n\tif a1 !== 0x1F: 12345  ", "a  1\n  -2\n"):
+        assert cache(text) == tokenize(text)
+    assert checked == 900
+    assert cache.piece_misses > 0  # the pre-token path was taken
+
+
+def test_typing_in_a_warmed_document_does_not_call_the_tokenizer() -> None:
+    tokenize = _llama_tokenizer(smollm2_gguf())
+    calls: list[str] = []
+
+    def counted(text: str) -> list[int]:
+        calls.append(text)
+        return tokenize(text)
+
+    cache = TokenCache(counted)
+    text = (STDLIB / "colorsys.py").read_text()
+    cache.warm(text)
+    calls.clear()
+    lines = text.split("\n")
+    typed = 0
+    for row in range(20, len(lines), 7):
+        line = lines[row]
+        for cut in range(len(line) - len(line.lstrip()) + 1, min(len(line), 40)):
+            # The window as the prompt has it: whole lines above, the cursor line up to the cursor.
+            window = "\n".join([*lines[row - 20 : row], line[:cut]])
+            assert cache(window) == tokenize(window)
+            typed += 1
+    assert typed > 300
+    # Only pre-tokens never seen: a word cut after its 16th character, or text the file does not have.
+    assert len(calls) <= typed // 50, calls
+
+
+def test_a_tokenizer_with_an_unknown_pre_token_rule_gets_whole_segments() -> None:
+    def pairs(text: str) -> list[int]:
+        # Merges each two characters of a line into one token: lines are separate, pre-tokens are not.
+        out: list[int] = []
+        for line in text.splitlines(keepends=True):
+            out += [hash(line[i : i + 2]) % 10_000 for i in range(0, len(line), 2)]
+        return out
+
+    cache = TokenCache(pairs)
+    assert cache.pattern is not None
+    assert cache.pre_tokenizer is None
+    text = "def f(a, b):\n    return a + b\n\n\nx = f(1, 2)\n"
+    assert cache(text) == pairs(text)
+    assert cache(text[:-3]) == pairs(text[:-3])

@@ -11,6 +11,13 @@ that follow it. GPT-2-style pre-tokenizers merge a newline with the next line's 
 unindented lines start a boundary, and a run of blank lines before one is split before its last newline:
 the cut goes there. Which rule holds is checked on a sample when the cache is created, by
 comparing against whole-text tokenization; if none holds the cache is bypassed.
+
+A segment not seen before (the line being typed, a signature put together for the outline) is put
+together from its pre-tokens the same way, when its text is plain ASCII and the tokenizer's pre-token
+rule is a known one (Qwen2 / Qwen3.5, Llama 3, GPT-2; checked the same way). A pre-token (" other",
+"):" + newline, a run of spaces) is nearly always one seen before, so the model's tokenizer is rarely
+called while a request waits: after other work its tables are out of the CPU caches, and one call then
+takes 0.1-1 ms instead of ~10 us.
 """
 
 from __future__ import annotations
@@ -36,6 +43,41 @@ _SAMPLE = (
 )
 
 
+# llama.cpp's pre-tokenizer rules restricted to ASCII (\p{L} -> [A-Za-z], \p{N} -> [0-9]), most
+# specific first: Qwen2 / Qwen3.5 (one digit per pre-token), Llama 3 (up to three digits), and GPT-2's
+# after digits are split off one by one (StarCoder, SmolLM: a space run before a digit stays whole).
+_PRE_TOKENIZERS = tuple(
+    re.compile(rule)
+    for rule in (
+        r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
+        r"|[^\r\nA-Za-z0-9]?[A-Za-z]+|[0-9]| ?[^\sA-Za-z0-9]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+        r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
+        r"|[^\r\nA-Za-z0-9]?[A-Za-z]+|[0-9]{1,3}| ?[^\sA-Za-z0-9]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+        r"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+|[0-9]| ?[^\sA-Za-z0-9]+|\s+(?![^\s0-9])|\s+",
+    )
+)
+# Text the ASCII rules describe exactly: printable ASCII, tabs and line breaks.
+_PLAIN = re.compile(r"[\t\n\r\x20-\x7e]*")
+_PIECES_SAMPLE = (
+    "import os.path as p  # it's, we'll, I'd, they're, you've, I'm, DON'T, b'MARK'\n\n\n"
+    "class Stack(Base):\r\n    '''A stack.'''\r\n\r\n    def push(self, item) -> None:  \n"
+    "\tif (x1 != 0x1F && y >= 12345678) {\n\t\treturn a->b::c[-1];   }\n    \n  \n"
+    "x = {'a': [1, 2.5e-3]}; $el = `${v}`;  -- lua\nend\n#include <stdio.h>\n@decorator\n"
+    '    """Doc."""\n        r\n        retur\n  \t x_y_9 __init__ ((()))!!!???\n'
+    'f = _F((2, 6, 0, "alpha", 2),\n      (3,  0,   10))  # 1 22 333 4444 55555\n\n(7)\n  -8\n'
+    "a,b ; c\t\t1\n\n\n  ] )\n}\n\t\n    x  \n"
+)
+
+
+# Word starts up to this length are cached when a document is warmed (longer ones are rarely typed to).
+_WORD_STARTS = 16
+
+
+def _piece_samples() -> tuple[str, ...]:
+    ascii_sample = _SAMPLE.split("  y =")[0]
+    return (_PIECES_SAMPLE, _PIECES_SAMPLE.replace("\n", "\r\n"), " " + _PIECES_SAMPLE, ascii_sample)
+
+
 def _boundaries(text: str, pattern: re.Pattern[str]) -> list[int]:
     return [match.end() for match in pattern.finditer(text)]
 
@@ -51,11 +93,24 @@ class TokenCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        """Segments not seen before."""
+        self.piece_misses = 0
+        """Pre-tokens not seen before (with a known pre-token rule, the only texts sent to the tokenizer)."""
         self.pattern: re.Pattern[str] | None = None
         for pattern in (_FINE, _COARSE, _BEFORE_NEWLINE):
             if self._agrees(pattern):
                 self.pattern = pattern
                 break
+        self._pieces: dict[str, tuple[int, ...]] = {}
+        self.pre_tokenizer: re.Pattern[str] | None = None
+        """The tokenizer's pre-token rule for ASCII text (None: not a known one; segments go whole)."""
+        for rule in _PRE_TOKENIZERS if self.pattern is not None else ():
+            if all(self._joined(sample, rule) == tokenize(sample) for sample in _piece_samples()):
+                self.pre_tokenizer = rule
+                break
+
+    def _joined(self, text: str, rule: re.Pattern[str]) -> list[int]:
+        return [token for piece in rule.findall(text) for token in self._tokenize(piece)]
 
     def _split(self, text: str, pattern: re.Pattern[str]) -> list[str]:
         cuts = [0, *_boundaries(text, pattern), len(text)]
@@ -76,12 +131,27 @@ class TokenCache:
         if tokens is not None:
             self.hits += 1
             return tokens
-        tokens = tuple(self._tokenize(segment))
+        rule = self.pre_tokenizer
+        if rule is not None and _PLAIN.fullmatch(segment):
+            tokens = tuple(token for piece in rule.findall(segment) for token in self._piece(piece))
+        else:
+            tokens = tuple(self._tokenize(segment))
         with self._lock:
             self.misses += 1
             if len(self._cache) >= self.capacity:
                 self._cache.clear()  # cheaper than LRU bookkeeping on every hit; refills in one request
             self._cache[segment] = tokens
+        return tokens
+
+    def _piece(self, piece: str) -> tuple[int, ...]:
+        tokens = self._pieces.get(piece)
+        if tokens is None:
+            tokens = tuple(self._tokenize(piece))
+            with self._lock:
+                self.piece_misses += 1
+                if len(self._pieces) >= self.capacity:
+                    self._pieces.clear()
+                self._pieces[piece] = tokens
         return tokens
 
     def __call__(self, text: str) -> list[int]:
@@ -102,13 +172,29 @@ class TokenCache:
             for segment in self._split(text, self.pattern):
                 if stop is not None and stop():
                     return
-                self._segment(segment)
+                if segment not in self._cache:
+                    self._segment(segment)
+                    self._warm_word_starts(segment)
                 if self.pattern is _FINE:
                     # A line followed by blank lines is one segment with them; context cut at a statement's
                     # end has the line alone (a window's or chunk's last line): cache that too.
                     first_break = segment.find("\n")
                     if 0 <= first_break < len(segment) - 1:
                         self._segment(segment[: first_break + 1])
+
+    def _warm_word_starts(self, segment: str) -> None:
+        """Cache the starts of the segment's words as pre-tokens (" retur" for " return").
+
+        The line being typed usually ends inside a word; its start is then the only pre-token not seen.
+        """
+        rule = self.pre_tokenizer
+        if rule is None or not _PLAIN.fullmatch(segment):
+            return
+        for piece in rule.findall(segment):
+            if len(piece) > 2 and piece[-1].isalpha() and piece[-2].isalpha():
+                first = 1 if piece[0].isalpha() else 2
+                for end in range(first, min(len(piece), _WORD_STARTS)):
+                    self._piece(piece[:end])
 
     def count(self, text: str) -> int:
         """How many tokens ``text`` is (whole texts counted before are looked up, not split again)."""
