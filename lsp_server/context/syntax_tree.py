@@ -275,7 +275,7 @@ class SyntaxTrees:
             edit = diff_edit(parsed[1].source, source)
             old = edited_tree(parsed[1].tree, edit)
             # The new text's line split is put together from the previous one's (only edited rows change).
-            keystroke = edit if parsed[1] is previous else diff_edit(previous.source, source)
+            keystroke = edit if parsed[1].source is previous.source else diff_edit(previous.source, source)
             if keystroke is not None:
                 note_edit(previous.text, text, keystroke.start_point[0], keystroke.old_end_point[0])
             row = _one_row(keystroke)

@@ -48,7 +48,7 @@ import tree_sitter
 
 from lsp_server.context.completion_kind import previous_code_row, wrapped_header_start
 from lsp_server.context.languages import SUPPORTED_LANGUAGES, get_parser
-from lsp_server.context.syntax_tree import edited_copy, elision_marker
+from lsp_server.context.syntax_tree import diff_edit, edited_copy, edited_tree, elision_marker
 from lsp_server.postprocess.stops import StopRule, indent_width
 from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
 
@@ -894,7 +894,10 @@ class ParseGuard:
             if window is not None:
                 old = edited_copy(window[1], window[0], source)
             elif last is not None and last[0] == self.language:
-                old = edited_copy(last[2], last[1], source)
+                edit = diff_edit(last[1], source)
+                if edit is None or edit.new_end_byte - edit.start_byte <= len(source) // 2:
+                    old = edited_tree(last[2], edit)
+                # else another place's window: reusing its tree costs more than it saves
             parser = get_parser(self.language)
             tree = parser.parse(source) if old is None else parser.parse(source, old)
             _last_guard_parse = (self.language, source, tree)
