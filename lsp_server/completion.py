@@ -49,6 +49,8 @@ class CompletionPlan:
     suffix: str
     tree: tree_sitter.Tree | None = None
     """The document's parse tree for exactly ``snapshot.text`` (None: parsed on the engine's worker)."""
+    source: bytes | None = None
+    """``snapshot.text`` as UTF-8, when the tree's keeper has it (None: encoded where needed)."""
     snippets: tuple[Snippet, ...] = ()
     """Code from other open files, most useful first."""
     path: str = ""
@@ -80,6 +82,7 @@ def plan_completion(
     *,
     tree: tree_sitter.Tree | None = None,
     tree_current: bool = True,
+    source: bytes | None = None,
     neighbours: Callable[[CompletionPlan], Sequence[Snippet]] | None = None,
     path: str = "",
     repo: str = "",
@@ -87,8 +90,8 @@ def plan_completion(
     """Decide whether and how to complete at a position; never raises for bad input.
 
     ``tree`` is the parse tree of exactly ``snapshot.text`` when the caller keeps one (incrementally
-    updated; ``tree_current`` False: an older parse edited to it); ``neighbours`` picks snippets of other
-    files for the plan.
+    updated; ``tree_current`` False: an older parse edited to it), ``source`` that text as UTF-8 when it
+    has it; ``neighbours`` picks snippets of other files for the plan.
     """
     started = time.perf_counter()
     text = snapshot.text
@@ -112,7 +115,16 @@ def plan_completion(
         return Skip(decision.reason)
     offset = offset_of(text, cursor)
     plan = CompletionPlan(
-        snapshot, cursor, language, decision, text[:offset], text[offset:], tree, path=path, repo=repo
+        snapshot,
+        cursor,
+        language,
+        decision,
+        text[:offset],
+        text[offset:],
+        tree,
+        source=source if tree is not None else None,
+        path=path,
+        repo=repo,
     )
     if neighbours is not None:
         plan = attrs.evolve(plan, snippets=tuple(neighbours(plan)))
@@ -163,6 +175,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
             len(plan.prefix),
             tokenize.count,
             budget,
+            source=plan.source if tree is plan.tree else None,
         )
         layout = build_context_prompt(
             PromptInputs(

@@ -594,10 +594,17 @@ def assemble_file_context(
     cursor_offset: int,
     count_tokens: CountTokens,
     budget: ContextBudget,
+    *,
+    source: bytes | None = None,
 ) -> FileContext:
-    """The prefix (outline + window, ending at the cursor) and the suffix window at one cursor offset."""
+    """The prefix (outline + window, ending at the cursor) and the suffix window at one cursor offset.
+
+    ``source``: ``doc_text`` as UTF-8 when the caller has it (the tree's keeper does).
+    """
     tokens = _Tokens(count_tokens)
     doc = _Doc(doc_text, cursor_offset, language)
+    if source is not None:
+        doc.source = source
     if (
         tree is None
         or language is None

@@ -105,7 +105,7 @@ class WorkspaceContext:
             return cached[1]
         identifiers: list[str] = []
         if plan.tree is not None and plan.language is not None:
-            source = plan.snapshot.text.encode("utf-8")
+            source = plan.source if plan.source is not None else plan.snapshot.text.encode("utf-8")
             cursor_byte = len(plan.prefix.encode("utf-8"))
             lines = lines_of(plan.snapshot.text)
             identifiers = referenced_identifiers(
@@ -133,20 +133,18 @@ class WorkspaceContext:
     ) -> CompletionPlan | Skip:
         """Plan a completion with this document's tree (for its current text) and other files' snippets."""
         language = detect_language(snapshot.language_id, snapshot.uri)
-        tree = None
-        current = True
+        document = None
         if language is not None and snapshot.version is not None:
             document = self.trees.get(snapshot.uri, snapshot.text)
-            tree = document.tree if document is not None else None
-            current = document is None or document.current
         return plan_completion(
             snapshot,
             line,
             column,
             settings,
             encoding,
-            tree=tree,
-            tree_current=current,
+            tree=document.tree if document is not None else None,
+            tree_current=document is None or document.current,
+            source=document.source if document is not None else None,
             neighbours=lambda plan: self.neighbours(plan, settings.neighbour_tokens),
             path=self.relative_path(snapshot.uri),
             repo=self.repo_name(),
