@@ -78,20 +78,32 @@ def locate(text: str, line: int, column: int, encoding: str = "utf-16") -> Curso
     return Cursor(line, column, column_to_index(line_text, column, encoding))
 
 
-def note_edit(old: str, new: str, first_row: int, old_last_row: int) -> None:
+def note_edit(
+    old: str,
+    new: str,
+    first_row: int,
+    old_last_row: int,
+    *,
+    head: int | None = None,
+    tail: int | None = None,
+) -> None:
     """``new`` is ``old`` with only rows ``first_row..old_last_row`` changed: derive its lines from old's.
 
     When ``old``'s lines are the ones kept, ``new``'s are put together from them and the changed rows
-    (a keystroke in a big file: tens of microseconds instead of a whole split).
+    (a keystroke in a big file: tens of microseconds instead of a whole split). ``head`` (where row
+    ``first_row`` starts) and ``tail`` (the length from the line break after row ``old_last_row`` to the
+    end) are offsets into both texts, when the caller knows them (else they are summed from the lines).
     """
     global _last_split
     last = _last_split
     if last[0] is not old or not 0 <= first_row <= old_last_row < len(last[1]):
         return
     old_lines = last[1]
-    head = sum(map(len, old_lines[:first_row])) + first_row
     after = old_lines[old_last_row + 1 :]
-    tail = sum(map(len, after)) + len(after)
+    if head is None:
+        head = sum(map(len, old_lines[:first_row])) + first_row
+    if tail is None:
+        tail = sum(map(len, after)) + len(after)
     _last_split = (new, old_lines[:first_row] + new[head : len(new) - tail].split("\n") + after)
 
 

@@ -209,6 +209,19 @@ def _one_row(edit: TextEdit | None) -> int | None:
     return edit.start_point[0]
 
 
+def _note_split(previous: DocumentTree, text: str, edit: TextEdit) -> None:
+    """Tell the line-split keeper how ``text`` differs from ``previous.text`` (see ``note_edit``)."""
+    first_row, last_row_old = edit.start_point[0], edit.old_end_point[0]
+    old, source = previous.text, previous.source
+    if len(source) != len(old):
+        note_edit(old, text, first_row, last_row_old)  # not ASCII: byte offsets are not string offsets
+        return
+    # ASCII: the edit's byte offsets are string offsets; no summing over the rows above and below it.
+    line_break = source.find(b"\n", edit.old_end_byte)
+    tail = len(old) - line_break if line_break >= 0 else 0
+    note_edit(old, text, first_row, last_row_old, head=edit.start_byte - edit.start_point[1], tail=tail)
+
+
 class SyntaxTrees:
     """Parse trees of open documents, updated incrementally (tree.edit + reparse) on every change.
 
@@ -277,7 +290,7 @@ class SyntaxTrees:
             # The new text's line split is put together from the previous one's (only edited rows change).
             keystroke = edit if parsed[1].source is previous.source else diff_edit(previous.source, source)
             if keystroke is not None:
-                note_edit(previous.text, text, keystroke.start_point[0], keystroke.old_end_point[0])
+                _note_split(previous, text, keystroke)
             row = _one_row(keystroke)
             if self.budget_ms is None or len(source) <= self.sync_bytes or not _local(edit):
                 tree = parser.parse(source, old)
