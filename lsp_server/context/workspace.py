@@ -106,7 +106,8 @@ class WorkspaceContext:
         identifiers: list[str] = []
         if plan.tree is not None and plan.language is not None:
             source = plan.source if plan.source is not None else plan.snapshot.text.encode("utf-8")
-            cursor_byte = len(plan.prefix.encode("utf-8"))
+            ascii_text = len(source) == len(plan.snapshot.text)
+            cursor_byte = len(plan.prefix) if ascii_text else len(plan.prefix.encode("utf-8"))
             lines = lines_of(plan.snapshot.text)
             identifiers = referenced_identifiers(
                 plan.tree, source, plan.language, cursor_byte, lines=lines, cursor_row=plan.cursor.line
