@@ -28,14 +28,16 @@ from lsp_server.engine.engine import (
     EngineState,
 )
 from lsp_server.engine.model_source import ModelSpec
+from lsp_server.pause import collect_at_pause
 from lsp_server.prompt.templates import PromptLibrary
 from lsp_server.scheduling import CompletionService
 from lsp_server.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# A re-parse that went over its keystroke budget (see SyntaxTrees) runs when typing pauses this long.
-_CATCH_UP_AFTER_S = 0.15
+# When typing pauses this long, a re-parse that went over its keystroke budget (see SyntaxTrees) finishes
+# and Python's garbage is collected (see pause.py).
+_PAUSE_AFTER_S = 0.15
 
 
 def _spec(settings: Settings) -> ModelSpec:
@@ -61,7 +63,9 @@ class QwenLanguageServer(LanguageServer):
         self._progress_percent = -1
         self._client_has_inline = False
         self.context = WorkspaceContext()
-        self._catch_up: asyncio.TimerHandle | None = None
+        self._pause: asyncio.TimerHandle | None = None
+        self.pause_collections = 0
+        self.last_pause_collection_ms = 0.0
         self.completions = CompletionService(
             lambda: self.engine,
             lambda: self.settings.completion,
@@ -299,7 +303,7 @@ class QwenLanguageServer(LanguageServer):
         snapshot = self.snapshot(uri)
         if snapshot is not None:
             self.context.changed(snapshot)
-            self._catch_up_later()
+            self._at_pause_later()
         last = changes[-1] if changes else None
         if snapshot is None or not isinstance(last, types.TextDocumentContentChangePartial):
             return
@@ -320,23 +324,23 @@ class QwenLanguageServer(LanguageServer):
             if self.engine is not None:
                 self.engine.warm_tokens(snapshot.text)
 
-    def _catch_up_later(self) -> None:
-        """Finish a re-parse that went over a keystroke's budget once the user pauses typing."""
-        if self._catch_up is not None:
-            self._catch_up.cancel()
-            self._catch_up = None
-        if not self.context.trees.behind:
-            return
+    def _at_pause_later(self) -> None:
+        """When the user pauses typing: finish over-budget re-parses, collect garbage (see pause.py)."""
+        if self._pause is not None:
+            self._pause.cancel()
+            self._pause = None
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # called outside the event loop: parse to the end now
             self.context.trees.settle()
             return
-        self._catch_up = loop.call_later(_CATCH_UP_AFTER_S, self._catch_up_now)
+        self._pause = loop.call_later(_PAUSE_AFTER_S, self._at_pause)
 
-    def _catch_up_now(self) -> None:
-        self._catch_up = None
+    def _at_pause(self) -> None:
+        self._pause = None
         self.context.trees.settle()
+        self.pause_collections += 1
+        self.last_pause_collection_ms = collect_at_pause()
 
     def document_closed(self, uri: str) -> None:
         """Forget a closed document's tree and pending work (its snippets stay in the ring)."""
@@ -389,4 +393,6 @@ class QwenLanguageServer(LanguageServer):
             "incrementalParses": self.context.trees.incremental_parses,
             "lateParses": self.context.trees.late_parses,
             "skippedParses": self.context.trees.skipped_parses,
+            "pauseCollections": self.pause_collections,
+            "lastPauseCollectionMs": round(self.last_pause_collection_ms, 2),
         }
