@@ -7,6 +7,7 @@ of a block just opened (multi-line), and nothing at all where a suggestion would
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -35,6 +36,8 @@ from lsp_server.postprocess.syntax import PostprocessContext, block_close_stop, 
 from lsp_server.prompt.context_prompt import PromptInputs, build_context_prompt
 from lsp_server.prompt.fim import PromptLayout
 from lsp_server.settings import CompletionSettings
+
+logger = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -265,5 +268,11 @@ def finish_completion(
     details["rules"] = [*rules, *done.rules]
     details["timings"]["postprocessMs"] = round((time.perf_counter() - started) * 1000, 3)
     if done.text is None or not done.text.strip():
+        logger.debug(
+            "no suggestion: the model wrote %r (healing %r), rules %s left nothing",
+            result.text,
+            details.get("healing"),
+            details["rules"],
+        )
         return None
     return Completion(done.text, details)
