@@ -109,6 +109,7 @@ def main() -> None:
     for name in NEIGHBOURS:
         tokenize.warm(_stdlib(name).read_text())
     tokenize.warm(original)
+    collect_at_pause()  # the server's pause work after the documents opened
 
     rng = random.Random(args.seed)
     candidates = [i for i, line in enumerate(lines) if line.startswith("        ") and len(line.strip()) > 12]

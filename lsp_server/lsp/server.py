@@ -323,6 +323,7 @@ class QwenLanguageServer(LanguageServer):
             self.completions.document_opened(snapshot)
             if self.engine is not None:
                 self.engine.warm_tokens(snapshot.text)
+            self._at_pause_later()  # the garbage of opening (and of start-up) goes before the first keystroke
 
     def _at_pause_later(self) -> None:
         """When the user pauses typing: finish over-budget re-parses, collect garbage (see pause.py)."""
