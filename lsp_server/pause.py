@@ -4,8 +4,9 @@ CPython's full (generation 2) collection scans every object it tracks. With the 
 and snippet ring of a big workspace that takes several milliseconds, and it starts whenever enough objects
 have survived: as often as not in the middle of a keystroke's request. At a pause the server collects
 everything once and freezes what survives (``gc.freeze``), so collections during the next burst of typing
-only look at the objects made since; the next pause unfreezes, collects and freezes again, so nothing that
-became garbage in between is kept for longer than one burst.
+only look at the objects made since. A later pause does it again (unfreeze, collect, freeze) once the
+objects made since the last one are a quarter as many as the frozen ones (CPython's own rule for a full
+collection), so garbage among frozen objects is kept no longer than CPython itself would keep it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import gc
 import time
 
 
-def collect_at_pause() -> float:
-    """Collect all generations, then freeze the survivors; returns the milliseconds it took."""
+def collect_at_pause() -> float | None:
+    """Collect all generations and freeze the survivors, when due; the milliseconds spent (None: not due)."""
+    frozen = gc.get_freeze_count()
+    if frozen and sum(len(gc.get_objects(generation)) for generation in range(3)) < frozen // 4:
+        return None
     started = time.perf_counter()
     gc.unfreeze()
     gc.collect()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gc
 import weakref
+from collections.abc import Iterator
+
+import pytest
 
 from lsp_server.pause import collect_at_pause
 
@@ -19,29 +22,34 @@ def _cycle() -> weakref.ref[_Node]:
     return weakref.ref(a)
 
 
+@pytest.fixture(autouse=True)
+def no_automatic_collection() -> Iterator[None]:
+    # Only the pauses collect here, and nothing stays frozen for the other tests.
+    gc.unfreeze()
+    gc.disable()
+    yield
+    gc.enable()
+    gc.unfreeze()
+
+
 def test_a_pause_collects_cycles_and_freezes_what_survives() -> None:
-    try:
-        gc.disable()  # no automatic collection in between: the pause is what frees the cycle
-        dead = _cycle()
-        assert dead() is not None
-        collect_at_pause()
-        assert dead() is None
-        assert gc.get_freeze_count() > 0
-        # Garbage made while frozen (during a burst of typing) goes at the next pause, frozen or not.
-        later = _cycle()
-        assert later() is not None
-        collect_at_pause()
-        assert later() is None
-    finally:
-        gc.enable()
-        gc.unfreeze()
+    dead = _cycle()
+    assert dead() is not None
+    assert collect_at_pause() is not None
+    assert dead() is None
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    # Collections during a burst of typing do not look at the frozen objects.
+    assert all(len(gc.get_objects(generation)) < frozen for generation in range(3))
 
 
-def test_frozen_objects_are_not_scanned_by_the_collections_of_a_burst() -> None:
-    try:
-        collect_at_pause()
-        frozen = gc.get_freeze_count()
-        assert frozen > 0
-        assert all(len(gc.get_objects(generation)) < frozen for generation in range(3))
-    finally:
-        gc.unfreeze()
+def test_the_next_pause_collects_again_once_enough_was_made_since() -> None:
+    assert collect_at_pause() is not None
+    later = _cycle()
+    assert collect_at_pause() is None  # little made since: nothing to gain from a full collection
+    assert later() is not None
+    made = [_Node() for _ in range(gc.get_freeze_count() // 4 + 1)]
+    assert collect_at_pause() is not None
+    assert later() is None
+    assert gc.get_freeze_count() > len(made)  # the survivors are frozen again
+    assert all(len(gc.get_objects(generation)) < len(made) for generation in range(3))

@@ -340,8 +340,10 @@ class QwenLanguageServer(LanguageServer):
     def _at_pause(self) -> None:
         self._pause = None
         self.context.trees.settle()
-        self.pause_collections += 1
-        self.last_pause_collection_ms = collect_at_pause()
+        spent = collect_at_pause()
+        if spent is not None:
+            self.pause_collections += 1
+            self.last_pause_collection_ms = spent
 
     def document_closed(self, uri: str) -> None:
         """Forget a closed document's tree and pending work (its snippets stay in the ring)."""
