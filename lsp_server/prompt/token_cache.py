@@ -138,9 +138,7 @@ class TokenCache:
             tokens = tuple(self._tokenize(segment))
         with self._lock:
             self.misses += 1
-            if len(self._cache) >= self.capacity:
-                self._cache.clear()  # cheaper than LRU bookkeeping on every hit; refills in one request
-            self._cache[segment] = tokens
+            self._store(self._cache, segment, tokens)
         return tokens
 
     def _piece(self, piece: str) -> tuple[int, ...]:
@@ -149,10 +147,13 @@ class TokenCache:
             tokens = tuple(self._tokenize(piece))
             with self._lock:
                 self.piece_misses += 1
-                if len(self._pieces) >= self.capacity:
-                    self._pieces.clear()
-                self._pieces[piece] = tokens
+                self._store(self._pieces, piece, tokens)
         return tokens
+
+    def _store(self, table: dict[str, tuple[int, ...]], text: str, tokens: tuple[int, ...]) -> None:
+        if len(table) >= self.capacity:
+            table.clear()  # cheaper than LRU bookkeeping on every hit; refills in one request
+        table[text] = tokens
 
     def __call__(self, text: str) -> list[int]:
         """The tokens of ``text``, exactly as the tokenizer gives them for the whole text."""
