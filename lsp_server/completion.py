@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import tree_sitter
 
-from lsp_server.context.assemble import ContextBudget, assemble_file_context
+from lsp_server.context.assemble import ContextBudget, FileContext, KeptWindow, assemble_file_context
 from lsp_server.context.completion_kind import (
     CompletionDecision,
     CompletionKind,
@@ -33,8 +33,15 @@ from lsp_server.engine.engine import (
 )
 from lsp_server.postprocess.stops import multi_line_stop, single_line_stop
 from lsp_server.postprocess.syntax import PostprocessContext, block_close_stop, first_stop, postprocess
-from lsp_server.prompt.context_prompt import PromptInputs, build_context_prompt
+from lsp_server.prompt.context_prompt import (
+    PromptInputs,
+    StablePrompt,
+    build_context_prompt,
+    build_stable_prompt,
+    region_prompt,
+)
 from lsp_server.prompt.fim import PromptLayout
+from lsp_server.prompt.region import Located, Place, Places, RegionBound
 from lsp_server.settings import CompletionSettings
 
 logger = logging.getLogger(__name__)
@@ -59,6 +66,12 @@ class CompletionPlan:
     path: str = ""
     repo: str = ""
     planned_ms: float = 0.0
+    place: Place | None = None
+    """Where the user is typing (the region layout); None: the cursor layout."""
+    region: str = ""
+    """The text typed in ``place`` so far: from the start of the place's line to the cursor."""
+    arrived: bool = False
+    """This request made ``place`` (the user arrived, or the region outgrew its bound)."""
 
 
 @attrs.frozen
@@ -89,12 +102,16 @@ def plan_completion(
     neighbours: Callable[[CompletionPlan], Sequence[Snippet]] | None = None,
     path: str = "",
     repo: str = "",
+    places: Places | None = None,
+    commit: bool = True,
 ) -> CompletionPlan | Skip:
     """Decide whether and how to complete at a position; never raises for bad input.
 
     ``tree`` is the parse tree of exactly ``snapshot.text`` when the caller keeps one (incrementally
     updated; ``tree_current`` False: an older parse edited to it), ``source`` that text as UTF-8 when it
-    has it; ``neighbours`` picks snippets of other files for the plan.
+    has it; ``neighbours`` picks snippets of other files for the plan. ``places`` (the region layout):
+    where the user is typing in each document; ``commit`` False looks a place up without recording one
+    (speculation about text the user has not typed).
     """
     started = time.perf_counter()
     text = snapshot.text
@@ -129,6 +146,10 @@ def plan_completion(
         path=path,
         repo=repo,
     )
+    if places is not None and settings.prompt_layout == "region":
+        bound = RegionBound(settings.region_lines, settings.region_chars)
+        located: Located = places.locate(snapshot.uri, text, offset, bound, commit=commit)
+        plan = attrs.evolve(plan, place=located.place, region=located.region, arrived=located.arrived)
     if neighbours is not None:
         plan = attrs.evolve(plan, snippets=tuple(neighbours(plan)))
     return attrs.evolve(plan, planned_ms=(time.perf_counter() - started) * 1000)
@@ -157,12 +178,22 @@ def stop_rule_for(plan: CompletionPlan, settings: CompletionSettings) -> StopRul
     return first_stop(rule, block_close_stop(_postprocess_context(plan)))
 
 
+def _stable_key(info: ModelInfo, settings: CompletionSettings) -> tuple[object, ...]:
+    """What a place's prompt front depends on besides the document: the model and the budgets."""
+    return (
+        info,
+        settings.prefix_tokens,
+        settings.suffix_tokens,
+        settings.outline_tokens,
+        settings.neighbour_tokens,
+    )
+
+
 def make_request(plan: CompletionPlan, settings: CompletionSettings) -> GenerationRequest:
     """The engine request for a plan: context assembled and prompt built on the engine's worker."""
     notes: dict[str, Any] = {}
 
-    def build(info: ModelInfo, tokenize: ModelTokenizer) -> PromptLayout:
-        started = time.perf_counter()
+    def context_of(info: ModelInfo, tokenize: ModelTokenizer, keep: KeptWindow | None = None) -> FileContext:
         tree = plan.tree
         if tree is None and plan.language is not None:
             tree = parse(plan.language, plan.snapshot.text)
@@ -171,7 +202,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
             suffix_tokens=settings.suffix_tokens if info.fim else 0,
             outline_tokens=settings.outline_tokens,
         )
-        context = assemble_file_context(
+        return assemble_file_context(
             plan.snapshot.text,
             tree,
             plan.language,
@@ -179,22 +210,63 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
             tokenize.count,
             budget,
             source=plan.source if tree is plan.tree else None,
+            region_start=None if plan.place is None else plan.place.head_end,
+            keep=keep,
         )
-        layout = build_context_prompt(
-            PromptInputs(
-                context=context,
-                snippets=plan.snippets,
-                path=plan.path,
-                repo=plan.repo,
-                language=plan.language,
-                neighbour_budget=settings.neighbour_tokens,
+
+    def inputs(context: FileContext) -> PromptInputs:
+        return PromptInputs(
+            context=context,
+            snippets=plan.snippets,
+            path=plan.path,
+            repo=plan.repo,
+            language=plan.language,
+            neighbour_budget=settings.neighbour_tokens,
+            heal=settings.token_healing,
+        )
+
+    def stable_for(place: Place, info: ModelInfo, tokenize: ModelTokenizer) -> StablePrompt:
+        key = _stable_key(info, settings)
+        stable: StablePrompt | None = place.built.get(key)
+        if stable is not None:
+            notes["place"]["front"] = "reused"
+            return stable
+        grew_from: StablePrompt | None = place.inherited.get(key)
+        keep = None
+        if grew_from is not None:
+            keep = KeptWindow(grew_from.context.window_start_line, grew_from.context.outline)
+        context = context_of(info, tokenize, keep)
+        stable = build_stable_prompt(inputs(context), fim=info.fim, tokenize=tokenize, bos=info.bos)
+        place.built[key] = stable
+        kept = keep is not None and context.window_start_line == keep.start_row
+        notes["place"]["front"] = "kept window" if kept else "built"
+        return stable
+
+    def build(info: ModelInfo, tokenize: ModelTokenizer) -> PromptLayout:
+        started = time.perf_counter()
+        place = plan.place
+        if place is None:
+            context = context_of(info, tokenize)
+            layout = build_context_prompt(
+                inputs(context), fim=info.fim, tokenize=tokenize, detokenize=tokenize.detokenize, bos=info.bos
+            )
+        else:
+            notes["place"] = {
+                "id": place.id,
+                "lineage": place.lineage,
+                "arrived": plan.arrived,
+                "regionLines": plan.region.count("\n") + 1,
+            }
+            stable = stable_for(place, info, tokenize)
+            context = stable.context
+            layout = region_prompt(
+                stable,
+                plan.region,
+                tokenize=tokenize,
+                detokenize=tokenize.detokenize,
                 heal=settings.token_healing,
-            ),
-            fim=info.fim,
-            tokenize=tokenize,
-            detokenize=tokenize.detokenize,
-            bos=info.bos,
-        )
+                bos=info.bos,
+            )
         notes["context_ms"] = (time.perf_counter() - started) * 1000
         notes["window"] = [context.window_start_line, context.window_end_line]
         return layout
@@ -226,6 +298,8 @@ def provenance(plan: CompletionPlan, result: GenerationResult, notes: dict[str, 
         "generatedTokens": result.generated_tokens,
         "stopReason": result.stop_reason,
         "window": notes.get("window"),
+        "layout": "cursor" if plan.place is None else "region",
+        "place": notes.get("place"),
         "timings": {
             "planMs": round(plan.planned_ms, 3),
             "contextMs": round(float(notes.get("context_ms", 0.0)), 3),

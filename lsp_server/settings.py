@@ -7,7 +7,7 @@ command line; an invalid value is reported by key and the default is kept.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import cattrs
@@ -44,6 +44,9 @@ class CompletionSettings:
     max_lines_multi_line: int = 64
     temperature: float = 0.0
     max_document_bytes: int = 5 * 1024 * 1024
+    prompt_layout: Literal["region", "cursor"] = "region"
+    region_lines: int = attrs.field(default=32, validator=attrs.validators.ge(0))
+    region_chars: int = attrs.field(default=1536, validator=attrs.validators.ge(0))
 
 
 @attrs.define

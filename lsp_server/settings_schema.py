@@ -56,6 +56,14 @@ DESCRIPTIONS: dict[str, str] = {
     "completion.max_lines_multi_line": "Most lines in a multi-line completion.",
     "completion.temperature": "Sampling temperature; 0 always picks the most likely token.",
     "completion.max_document_bytes": "Documents larger than this many bytes get no completions.",
+    "completion.prompt_layout": "'region': everything but the text typed since arriving at a place "
+    "stays fixed at the front of the prompt and the typed text follows the middle marker, so a "
+    "keystroke costs only its own tokens. 'cursor': the prefix ends at the cursor (each keystroke "
+    "re-reads the suffix).",
+    "completion.region_lines": "Most lines typed in one place before the front of the prompt is rebuilt "
+    "at the cursor line (region layout).",
+    "completion.region_chars": "Most characters typed in one place before the front of the prompt is "
+    "rebuilt at the cursor line (region layout).",
     "log_level": "Server log level (the log is in the 'Qwen LSP' output channel).",
 }
 

@@ -127,6 +127,18 @@ class FileContext:
     """First line of the prefix window (0-based)."""
     window_end_line: int
     """Last line of the suffix window (0-based)."""
+    outline: tuple[tuple[str, str], ...] = ()
+    """The outline as (piece, text) runs, in front of the prefix window (kept by a place that grows)."""
+
+
+@attrs.frozen
+class KeptWindow:
+    """A prefix window start and outline to keep when the user has typed on below them."""
+
+    start_row: int
+    outline: tuple[tuple[str, str], ...]
+    slack: int = 256
+    """Tokens the kept window may take beyond the prefix budget before a new start is chosen."""
 
 
 class _Tokens:
@@ -563,12 +575,17 @@ def _finish(
     start: tuple[int, int],
     end: tuple[int | None, int],
     tokens: _Tokens,
+    after: _Doc | None = None,
 ) -> FileContext:
-    """Assemble the result; ``start`` and ``end`` are (row, tokens) of the two windows."""
+    """Assemble the result; ``start`` and ``end`` are (row, tokens) of the two windows.
+
+    ``after``: the document at the cursor when the prefix side (``doc``) ends earlier, at a region start.
+    """
     start_row, prefix_tokens = start
     end_row, suffix_tokens = end
+    after = after or doc
     window = doc.prefix_window(start_row)
-    suffix = doc.suffix_window(end_row) if end_row is not None else ""
+    suffix = after.suffix_window(end_row) if end_row is not None else ""
     pieces: dict[str, tuple[list[str], int]] = {}
     for piece, text in runs:
         parts, total = pieces.get(piece, ([], 0))
@@ -583,7 +600,8 @@ def _finish(
             ContextPiece("suffix", suffix, suffix_tokens),
         ),
         window_start_line=start_row,
-        window_end_line=end_row if end_row is not None else doc.row,
+        window_end_line=end_row if end_row is not None else after.row,
+        outline=tuple(runs),
     )
 
 
@@ -596,15 +614,19 @@ def assemble_file_context(
     budget: ContextBudget,
     *,
     source: bytes | None = None,
+    region_start: int | None = None,
+    keep: KeptWindow | None = None,
 ) -> FileContext:
     """The prefix (outline + window, ending at the cursor) and the suffix window at one cursor offset.
 
-    ``source``: ``doc_text`` as UTF-8 when the caller has it (the tree's keeper does).
+    ``source``: ``doc_text`` as UTF-8 when the caller has it (the tree's keeper does). ``region_start``
+    (a line start at or before the cursor): the prefix ends there instead, and the text from there to the
+    cursor is left to the caller (the region typed in this place); the suffix still starts at the cursor.
+    ``keep``: a window start and outline to keep when they still fit (the place grew out of one).
     """
     tokens = _Tokens(count_tokens)
-    doc = _Doc(doc_text, cursor_offset, language)
-    if source is not None:
-        doc.source = source
+    after = _Doc(doc_text, cursor_offset, language)
+    doc = after if region_start is None else _Doc(doc_text, min(region_start, cursor_offset), language)
     if (
         tree is None
         or language is None
@@ -612,23 +634,49 @@ def assemble_file_context(
         or tree.root_node.end_point.row > doc.last
     ):
         # No grammar (or a tree of some other text): no nodes around the cursor, whole lines, no outline.
-        start = _choose_start(doc, [], "", tokens, budget.prefix_tokens)
-        end = _choose_end(doc, [], "", tokens, budget.suffix_tokens)
-        return _finish(doc, [], start, end, tokens)
-    chain = enclosing_nodes(tree, doc.lines, language, doc.row, doc.column)
-    start = _choose_start(doc, chain, language, tokens, budget.prefix_tokens)
-    end = _choose_end(doc, chain, language, tokens, budget.suffix_tokens)
+        start = _kept_start(doc, keep, tokens, budget) or _choose_start(
+            doc, [], "", tokens, budget.prefix_tokens
+        )
+        end = _choose_end(after, [], "", tokens, budget.suffix_tokens)
+        return _finish(doc, [], start, end, tokens, after)
+    if source is not None:
+        after.source = source
+    if doc is not after:
+        doc.source = after.source
+    chain = enclosing_nodes(tree, after.lines, language, after.row, after.column)
+    kept_start = _kept_start(doc, keep, tokens, budget)
+    start = kept_start or _choose_start(doc, chain, language, tokens, budget.prefix_tokens)
+    end = _choose_end(after, chain, language, tokens, budget.suffix_tokens)
     runs: list[tuple[str, str]] = []
     if start[0] > 0 and budget.outline_tokens > 0:
-        window = (start[0], end[0] if end[0] is not None else doc.row)
-        lead = doc.before[: len(doc.before) - len(doc.before.lstrip())]  # an elision line may copy it
-        key = (count_tokens, language, budget.outline_tokens, window, doc.row, lead)
-        kept = _kept_outline(doc, key)
-        if kept is None:
-            kept = _outline(doc, tree, language, chain, window, tokens, budget.outline_tokens)
-            _keep_outline(doc, key, kept)
-        runs = kept
-    return _finish(doc, runs, start, end, tokens)
+        window = (start[0], end[0] if end[0] is not None else after.row)
+        if kept_start is not None and keep is not None:
+            runs = list(keep.outline)
+        elif region_start is not None:  # the place keeps what is built here: no memo needed
+            runs = _outline(doc, tree, language, chain, window, tokens, budget.outline_tokens)
+        else:
+            lead = doc.before[: len(doc.before) - len(doc.before.lstrip())]  # an elision line may copy it
+            key = (count_tokens, language, budget.outline_tokens, window, doc.row, lead)
+            kept = _kept_outline(doc, key)
+            if kept is None:
+                kept = _outline(doc, tree, language, chain, window, tokens, budget.outline_tokens)
+                _keep_outline(doc, key, kept)
+            runs = kept
+    return _finish(doc, runs, start, end, tokens, after)
+
+
+def _kept_start(
+    doc: _Doc, keep: KeptWindow | None, tokens: _Tokens, budget: ContextBudget
+) -> tuple[int, int] | None:
+    """The kept window start (row, tokens) when the window from it to the cursor still fits."""
+    if keep is None or keep.start_row > doc.row:
+        return None
+    text = doc.prefix_window(keep.start_row)
+    limit = budget.prefix_tokens + keep.slack
+    if len(text) > limit * _MAX_CHARS_PER_TOKEN:
+        return None
+    cost = tokens(text)
+    return (keep.start_row, cost) if cost <= limit else None
 
 
 def _outline(

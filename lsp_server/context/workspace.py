@@ -15,6 +15,7 @@ from lsp_server.context.languages import detect_language, path_of
 from lsp_server.context.neighbours import Snippet, SnippetRing, referenced_identifiers, relative_path
 from lsp_server.context.syntax_tree import SyntaxTrees
 from lsp_server.document import DocumentSnapshot, lines_of
+from lsp_server.prompt.region import Places
 from lsp_server.settings import CompletionSettings
 
 # Characters per token used to size snippet picks before the model's tokenizer is at hand (it runs on the
@@ -31,9 +32,11 @@ class WorkspaceContext:
         self._root = root
         self._dirty: dict[str, DocumentSnapshot] = {}
         self._ring_generation = 0
-        # The last pick per document: kept while the user types on the same line and the ring is unchanged,
-        # which also keeps the prompt's first part (and the model's cache of it) stable between keystrokes.
-        self._picks: dict[str, tuple[tuple[int, int, int], list[Snippet]]] = {}
+        # The last pick per document: kept while the user types in the same place (the cursor layout: on the
+        # same line) and the ring is unchanged, which also keeps the prompt's front (and the model's cache
+        # of it) stable between keystrokes.
+        self._picks: dict[str, tuple[tuple[object, ...], list[Snippet]]] = {}
+        self.places = Places()
 
     @property
     def root(self) -> str | None:
@@ -66,6 +69,7 @@ class WorkspaceContext:
             self._add_to_ring(snapshot, detect_language(snapshot.language_id, snapshot.uri))
         self.trees.close(uri)
         self._picks.pop(uri, None)
+        self.places.forget(uri)
 
     def _add_to_ring(self, snapshot: DocumentSnapshot, language: str | None) -> None:
         document = self.trees.get(snapshot.uri, snapshot.text) if language is not None else None
@@ -99,7 +103,8 @@ class WorkspaceContext:
         if budget_tokens <= 0:
             return []
         self._refresh_ring(plan.snapshot.uri)
-        key = (plan.cursor.line, self._ring_generation, budget_tokens)
+        where = ("line", plan.cursor.line) if plan.place is None else ("place", plan.place.lineage)
+        key = (where, self._ring_generation, budget_tokens)
         cached = self._picks.get(plan.snapshot.uri)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -149,6 +154,8 @@ class WorkspaceContext:
             neighbours=lambda plan: self.neighbours(plan, settings.neighbour_tokens),
             path=self.relative_path(snapshot.uri),
             repo=self.repo_name(),
+            places=self.places,
+            commit=snapshot.version is not None,  # speculation plans text the user has not typed
         )
 
     def planner(

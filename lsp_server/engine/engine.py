@@ -30,8 +30,8 @@ import attrs
 
 from lsp_server.engine.gguf_check import ModelFileError, inspect_gguf
 from lsp_server.engine.model_source import ModelSpec, resolve_model
-from lsp_server.engine.state_cache import StateCache, common_prefix
-from lsp_server.prompt.fim import FimTokens, PromptLayout, detect_fim_tokens
+from lsp_server.engine.state_cache import StateCache
+from lsp_server.prompt.fim import FimTokens, PromptLayout, common_prefix, detect_fim_tokens
 from lsp_server.prompt.healing import TokenConstraint, natural_cuts
 from lsp_server.prompt.token_cache import TokenCache
 
@@ -701,7 +701,13 @@ class Engine:
             self._cond.notify()
 
     def _evaluate(
-        self, job: _Job, tokens: list[int], start: int, cache_points: set[int], prompt_size: int
+        self,
+        job: _Job,
+        tokens: list[int],
+        start: int,
+        cache_points: set[int],
+        prompt_size: int,
+        pinned: frozenset[int] = frozenset(),
     ) -> str | None:
         """Evaluate ``tokens[start:]`` in chunks, saving checkpoints; return a stop reason if interrupted.
 
@@ -730,7 +736,7 @@ class Engine:
             self.stats.prompt_tokens_evaluated += len(chunk)
             position = end
             if position in cache_points:
-                states.save(tokens[:position])
+                states.save(tokens[:position], pinned=position in pinned)
                 self.stats.checkpoint_saves = states.saves
         return None
 
@@ -775,11 +781,12 @@ class Engine:
             self.stats.checkpoint_restores = states.restores
         self.stats.kv_reused_tokens = states.kv_reused_tokens
         evaluated_before = job.evaluated
-        cache_points = {point for point in layout.cache_points if 0 < point < len(prompt)}
+        pinned = frozenset(point for point in layout.pinned_points if 0 < point < len(prompt))
+        cache_points = {point for point in layout.cache_points if 0 < point < len(prompt)} | pinned
         cache_points.add(len(prompt) - 1)  # the same prompt again costs one token
         if job.generated:
             cache_points.add(len(tokens))
-        interrupted = self._evaluate(job, tokens, prepared.position, cache_points, len(prompt))
+        interrupted = self._evaluate(job, tokens, prepared.position, cache_points, len(prompt), pinned)
         evaluated = job.evaluated - evaluated_before
         self.stats.minimum_prompt_tokens += minimum
         self.stats.last_minimum_prompt_tokens = minimum

@@ -20,6 +20,8 @@ from typing import Any
 
 import attrs
 
+from lsp_server.prompt.fim import common_prefix
+
 logger = logging.getLogger(__name__)
 
 # llama.h: LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY: only the partial (recurrent / SWA) state of a sequence.
@@ -45,16 +47,6 @@ class Checkpoint:
         return int(ctypes.sizeof(self.data))
 
 
-def common_prefix(left: Sequence[int], right: Sequence[int]) -> int:
-    """Length of the longest common prefix of two token lists."""
-    count = 0
-    for a, b in zip(left, right, strict=False):
-        if a != b:
-            break
-        count += 1
-    return count
-
-
 @attrs.frozen
 class Prepared:
     """How much of a new prompt is already in the model state, and how it got there."""
@@ -66,7 +58,9 @@ class Prepared:
 class StateCache:
     """Positions the model state for a new prompt with as little re-evaluation as possible."""
 
-    def __init__(self, llm: Any, *, hybrid: bool, capacity: int = 8, enabled: bool = True) -> None:
+    def __init__(
+        self, llm: Any, *, hybrid: bool, capacity: int = 8, pinned: int = 2, enabled: bool = True
+    ) -> None:
         import llama_cpp
 
         self._llama_cpp = llama_cpp
@@ -74,15 +68,19 @@ class StateCache:
         self.hybrid = hybrid
         self.enabled = enabled
         self.capacity = max(1, capacity)
+        self.pinned_capacity = max(0, pinned)
         self._checkpoints: OrderedDict[tuple[int, ...], Checkpoint] = OrderedDict()
+        # The fronts of the last places typed in: every keystroke there starts with one, so typing (which
+        # makes many checkpoints) never evicts them.
+        self._pinned: OrderedDict[tuple[int, ...], Checkpoint] = OrderedDict()
         self.restores = 0
         self.saves = 0
         self.kv_reused_tokens = 0
 
     @property
     def checkpoints(self) -> list[Checkpoint]:
-        """Saved checkpoints, oldest first."""
-        return list(self._checkpoints.values())
+        """Saved checkpoints, oldest first (the pinned ones first)."""
+        return [*self._pinned.values(), *self._checkpoints.values()]
 
     def evaluated(self) -> list[int]:
         """The tokens the model state currently holds, in order."""
@@ -116,7 +114,7 @@ class StateCache:
 
     def _best(self, tokens: Sequence[int], limit: int) -> Checkpoint | None:
         best: Checkpoint | None = None
-        for checkpoint in self._checkpoints.values():
+        for checkpoint in self.checkpoints:
             position = checkpoint.position
             if position > limit or (best is not None and position <= best.position):
                 continue
@@ -133,6 +131,7 @@ class StateCache:
         if not read:
             logger.warning("recurrent-state checkpoint at %d could not be restored", checkpoint.position)
             self._checkpoints.pop(checkpoint.prefix, None)
+            self._pinned.pop(checkpoint.prefix, None)
             return False
         # The recurrent state now ends at the checkpoint; drop attention KV entries after it.
         memory = lib.llama_get_memory(llm.ctx)
@@ -140,17 +139,26 @@ class StateCache:
             logger.warning("attention KV could not be trimmed to %d", checkpoint.position)
             return False
         llm.n_tokens = checkpoint.position
-        self._checkpoints.move_to_end(checkpoint.prefix)
+        for kept in (self._pinned, self._checkpoints):
+            if checkpoint.prefix in kept:
+                kept.move_to_end(checkpoint.prefix)
         self.restores += 1
         return True
 
-    def save(self, tokens: Sequence[int]) -> None:
-        """Save a checkpoint of the current state, which must have consumed exactly ``tokens``."""
+    def save(self, tokens: Sequence[int], *, pinned: bool = False) -> None:
+        """Save a checkpoint of the current state, which must have consumed exactly ``tokens``.
+
+        ``pinned``: a place's front, kept apart from (and never evicted by) the others.
+        """
         if not (self.hybrid and self.enabled):
             return
         prefix = tuple(tokens)
-        if prefix in self._checkpoints:
-            self._checkpoints.move_to_end(prefix)
+        kept = self._pinned if pinned and self.pinned_capacity else self._checkpoints
+        if prefix in kept:
+            kept.move_to_end(prefix)
+            return
+        if kept is self._pinned and prefix in self._checkpoints:
+            kept[prefix] = self._checkpoints.pop(prefix)
             return
         llm = self._llm
         lib = self._llama_cpp
@@ -161,11 +169,13 @@ class StateCache:
         written = int(lib.llama_state_seq_get_data_ext(llm.ctx, data, size, SEQ, PARTIAL_ONLY))
         if written <= 0:
             return
-        self._checkpoints[prefix] = Checkpoint(prefix, data)
+        kept[prefix] = Checkpoint(prefix, data)
         self.saves += 1
-        while len(self._checkpoints) > self.capacity:
-            self._checkpoints.popitem(last=False)
+        limit = self.pinned_capacity if kept is self._pinned else self.capacity
+        while len(kept) > limit:
+            kept.popitem(last=False)
 
     def clear(self) -> None:
         """Forget every checkpoint (after an error leaves the state unknown)."""
         self._checkpoints.clear()
+        self._pinned.clear()

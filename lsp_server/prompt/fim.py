@@ -95,11 +95,24 @@ class PromptLayout:
     healing: str = ""
     """Characters before the cursor left out of the prompt (token healing): the engine makes the model
     spell them again first and returns only what it writes after them."""
+    pinned_points: tuple[int, ...] = ()
+    """Cache points every later prompt of the same place starts with (the end of its stable front): a
+    hybrid model keeps these checkpoints apart, so typing never evicts them."""
 
     @property
     def size(self) -> int:
         """Total prompt length in tokens."""
         return len(self.tokens)
+
+
+def common_prefix(left: Sequence[int], right: Sequence[int]) -> int:
+    """Length of the longest common prefix of two token lists."""
+    count = 0
+    for a, b in zip(left, right, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
 
 
 def _select_lines(lines: Sequence[str], budget: int, tokenize: Tokenize) -> int:

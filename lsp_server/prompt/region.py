@@ -1,0 +1,174 @@
+"""Where the user is typing: a place whose prompt front stays fixed while the user types there.
+
+What the user sees: typing inside a big file, with code below the cursor, costs each keystroke only the
+tokens of the characters typed, and Enter costs only the new line's tokens, because the model has already
+read everything else.
+
+A *place* is fixed at the first request after the user arrives somewhere: the text before the cursor line
+(the *head*) and the text after the cursor (the *tail*). The prompt is ordered by volatility: everything
+built from the head and the tail (other files' snippets, the outline, the prefix window up to the head's
+end, the suffix window, then ``<|fim_middle|>``) is built once per place and stays byte-identical; the
+*region* typed since arriving (from the head's end to the cursor) follows ``<|fim_middle|>`` as middle
+already written, as llama.vim lays out the cursor line. A request is in the same place while the text
+still starts with the head and ends with the tail (auto-inserted closers such as ``)`` right after the
+cursor are allowed) and the region is within its bound; a region that outgrows its bound starts a new
+place at the cursor line that keeps the old one's window start, outline and snippets (its *lineage*), so
+only the region's lines and the suffix window are read again. Everything here is plain text; the prompt
+built for a place is stored on it by the engine's worker (``built``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable
+from typing import Any
+
+import attrs
+
+# Characters an editor inserts after the cursor by itself (auto-closing pairs), at most this many.
+AUTO_CLOSERS = frozenset(")]}\"'`")
+_MAX_AUTO_CLOSERS = 4
+
+
+@attrs.frozen
+class RegionBound:
+    """How much text may be typed in one place before its prompt front is rebuilt at the cursor line."""
+
+    lines: int = 32
+    """Most line breaks in the region."""
+    chars: int = 1536
+    """Most characters in the region."""
+
+
+@attrs.define(eq=False)
+class Place:
+    """Where the user arrived: the text before the cursor line and after the cursor, fixed on arrival."""
+
+    id: int
+    lineage: int
+    """Places that grew out of one another (a region outgrew its bound) share their lineage."""
+    source: str
+    """The document's text when the place was made."""
+    head_end: int
+    """Where the region starts in ``source``: the start of the cursor line."""
+    tail_start: int
+    """Where the tail starts in ``source``: the cursor."""
+    line_rest: int
+    """Length of the tail's part on the cursor line (before its line break)."""
+    inherited: dict[Hashable, Any] = attrs.Factory(dict)
+    """What the place it grew out of had built (its window start and outline are kept)."""
+    built: dict[Hashable, Any] = attrs.Factory(dict)
+    """The prompt front built for this place, per model and settings (written by the engine's worker)."""
+
+    @property
+    def head_row(self) -> int:
+        """The 0-based row the region starts on (in every text of this place)."""
+        return self.source.count("\n", 0, self.head_end)
+
+    def region(self, text: str, offset: int) -> str | None:
+        """The text typed in this place (head's end to cursor), or None when ``text`` is elsewhere."""
+        source = self.source
+        head_end = self.head_end
+        below_start = self.tail_start + self.line_rest
+        below_length = len(source) - below_start
+        if offset < head_end or len(text) - offset < len(source) - self.tail_start:
+            return None
+        if text is not source and not (
+            text.startswith(source[:head_end]) and text.endswith(source[below_start:])
+        ):
+            return None
+        rest = text[offset : len(text) - below_length]
+        place_rest = source[self.tail_start : below_start]
+        if rest != place_rest:
+            # The cursor line's rest may have gained auto-closed brackets or quotes in front of it.
+            added = len(rest) - len(place_rest)
+            if (
+                added > _MAX_AUTO_CLOSERS
+                or not rest.endswith(place_rest)
+                or not AUTO_CLOSERS.issuperset(rest[:added])
+            ):
+                return None
+        return text[head_end:offset]
+
+
+def within(region: str, bound: RegionBound) -> bool:
+    """Whether a region is small enough to stay in its place."""
+    return len(region) <= bound.chars and region.count("\n") <= bound.lines
+
+
+@attrs.frozen
+class Located:
+    """The place of one request and the region typed there."""
+
+    place: Place
+    region: str
+    arrived: bool
+    """True when this request made the place (arrival, or a region that outgrew its bound)."""
+
+
+class Places:
+    """The places of each document, most recent first (a jump back to one of them finds it again)."""
+
+    def __init__(self, history: int = 3) -> None:
+        self.history = max(1, history)
+        self._places: dict[str, list[Place]] = {}
+        self._ids = itertools.count(1)
+        self.arrivals = 0
+        self.outgrown = 0
+
+    def locate(self, uri: str, text: str, offset: int, bound: RegionBound, *, commit: bool = True) -> Located:
+        """The place for a request at ``offset`` in ``text``; a new one when the user is elsewhere.
+
+        ``commit`` False (speculation: a text the user has not typed) finds a place but never records one.
+        """
+        places = self._places.get(uri, [])
+        for index, place in enumerate(places):
+            region = place.region(text, offset)
+            if region is None:
+                continue
+            if within(region, bound):
+                if commit and index:
+                    places.insert(0, places.pop(index))
+                return Located(place, region, arrived=False)
+            grown = self._new(text, offset, lineage=place.lineage, inherited=place.built)
+            if commit:
+                self.outgrown += 1
+                places[index] = grown
+                places.insert(0, places.pop(index))
+            return Located(grown, grown_region(grown, text, offset), arrived=True)
+        place = self._new(text, offset, lineage=None, inherited={})
+        if commit:
+            self.arrivals += 1
+            places.insert(0, place)
+            del places[self.history :]
+            self._places[uri] = places
+        return Located(place, grown_region(place, text, offset), arrived=True)
+
+    def _new(self, text: str, offset: int, *, lineage: int | None, inherited: dict[Hashable, Any]) -> Place:
+        number = next(self._ids)
+        line_start = text.rfind("\n", 0, offset) + 1
+        line_end = text.find("\n", offset)
+        rest = (len(text) if line_end < 0 else line_end) - offset
+        return Place(
+            number,
+            number if lineage is None else lineage,
+            text,
+            line_start,
+            offset,
+            rest,
+            inherited=inherited,
+        )
+
+    def forget(self, uri: str) -> None:
+        """Drop a closed document's places."""
+        self._places.pop(uri, None)
+
+    def current(self, uri: str) -> Place | None:
+        """The most recent place in ``uri``."""
+        places = self._places.get(uri)
+        return places[0] if places else None
+
+
+def grown_region(place: Place, text: str, offset: int) -> str:
+    """The region of a place just made at ``offset`` (the cursor line up to the cursor)."""
+    return text[place.head_end : offset]
