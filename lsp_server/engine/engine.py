@@ -233,6 +233,10 @@ class EngineStats:
     minimum_prompt_tokens: int = 0
     last_prompt_tokens_evaluated: int = 0
     last_minimum_prompt_tokens: int = 0
+    user_requests: int = 0
+    """Requests someone waits for (priority 0: not speculation, pre-warm or code actions) the worker ran."""
+    last_user_prompt_tokens_evaluated: int = 0
+    last_user_minimum_prompt_tokens: int = 0
     kv_reused_tokens: int = 0
     checkpoint_restores: int = 0
     checkpoint_saves: int = 0
@@ -782,7 +786,7 @@ class Engine:
         self.stats.kv_reused_tokens = states.kv_reused_tokens
         evaluated_before = job.evaluated
         pinned = frozenset(point for point in layout.pinned_points if 0 < point < len(prompt))
-        cache_points = {point for point in layout.cache_points if 0 < point < len(prompt)} | pinned
+        cache_points = {point for point in layout.cache_points if 0 < point <= len(prompt)} | pinned
         cache_points.add(len(prompt) - 1)  # the same prompt again costs one token
         if job.generated:
             cache_points.add(len(tokens))
@@ -791,6 +795,10 @@ class Engine:
         self.stats.minimum_prompt_tokens += minimum
         self.stats.last_minimum_prompt_tokens = minimum
         self.stats.last_prompt_tokens_evaluated = evaluated
+        if request.priority == 0:
+            self.stats.user_requests += 1
+            self.stats.last_user_minimum_prompt_tokens = minimum
+            self.stats.last_user_prompt_tokens_evaluated = evaluated
         prompt_done = time.perf_counter()
 
         def finish(reason: str, text: str = "") -> GenerationResult:
