@@ -130,6 +130,7 @@ class ModelTokenizer:
 
             self._raw = (llama_cpp, llama_cpp.llama_model_get_vocab(model))
         self._cache = TokenCache(self._plain)
+        self._piece_buffer = ctypes.create_string_buffer(256)
 
     def _tokenize(self, text: str, special: bool) -> list[int]:
         data = text.encode("utf-8")
@@ -171,8 +172,27 @@ class ModelTokenizer:
 
     def detokenize(self, tokens: list[int]) -> str:
         """Text of ``tokens`` (special tokens rendered)."""
-        raw: bytes = self._llm.detokenize(tokens, special=True)
-        return raw.decode("utf-8", errors="replace")
+        return self.token_bytes(tokens, special=True).decode("utf-8", errors="replace")
+
+    def token_bytes(self, tokens: list[int], *, special: bool) -> bytes:
+        """The bytes ``tokens`` write, each piece whole.
+
+        llama-cpp-python's ``detokenize`` reads each piece into 32 bytes and silently cuts longer ones
+        (Qwen3.5 has 360 such tokens, long indentation runs among them).
+        """
+        if self._raw is None:
+            raw: bytes = self._llm.detokenize(tokens, special=special)
+            return raw
+        llama_cpp, vocab = self._raw
+        out = bytearray()
+        buffer = self._piece_buffer
+        for token in tokens:
+            length = int(llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, special))
+            if length < 0:
+                self._piece_buffer = buffer = ctypes.create_string_buffer(-length)
+                length = int(llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, special))
+            out += buffer.raw[: max(0, length)]
+        return bytes(out)
 
 
 @attrs.define
@@ -755,6 +775,7 @@ class Engine:
         assert self._states is not None
         llm = self._llm
         states = self._states
+        tokenizer = self._tokenizer
         self.stats.busy = True
         self.stats.current_label = request.label
         self.stats.current_decoded = len(job.generated)
@@ -848,7 +869,7 @@ class Engine:
                 ):
                     stop_reason = "eos"
                     break
-                job.raw += llm.detokenize([token], prev_tokens=job.generated or None)
+                job.raw += tokenizer.token_bytes([token], special=False)
                 job.generated.append(token)
                 if not (job.raw.startswith(healing) or healing.startswith(job.raw)):
                     stop_reason = "healing"  # only without a constraint: the model rewrote the word
@@ -904,7 +925,8 @@ class Engine:
         spaces = healing[-1:] in (b" ", b"\t")
         probe = healing + b"x" if spaces else healing
         tokens = self._llm.tokenize(probe, add_bos=False, special=False)
-        cuts = natural_cuts([self._llm.detokenize([token]) for token in tokens], probe)
+        assert self._tokenizer is not None
+        cuts = natural_cuts([self._tokenizer.token_bytes([token], special=False) for token in tokens], probe)
         if cuts is None or not spaces:
             return cuts
         return tuple(cut for cut in cuts if cut < len(healing))
