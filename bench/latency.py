@@ -1,17 +1,20 @@
-"""Keystroke-to-suggestion latency of ``qwen-lsp serve`` against llama-server ``/infill`` (issue 4).
+"""Keystroke-to-suggestion latency of ``qwen-lsp serve`` against llama-server ``/infill`` (issues 4, 13).
 
-Run (after ``python bench/traces/make.py`` and ``python bench/anchor.py build``)::
+Run (after ``python bench/anchor.py build``; ``bench/traces/make.py`` remakes the committed traces)::
 
-    .venv/bin/python bench/latency.py --models 1.5b,qwen35-4b --traces type,edit-middle
-    .venv/bin/python bench/latency.py --models 1.5b --traces type --limit 40 --sides ours
+    .venv/bin/python bench/latency.py --models 0.5b,1.5b,qwen35-4b          # the mid-* traces, both replays
+    .venv/bin/python bench/latency.py --models 1.5b --traces type --limit 40 --sides ours --replay realtime
 
-Each trace (``bench/traces/*.jsonl``) is replayed in real time against each side, one after the other
-with the same model, context size (4,096) and thread count (2):
+Each trace (``bench/traces/*.jsonl``) is replayed against each side, one after the other with the same
+model, context size (4,096) and thread count (2):
 
-* **ours**: ``qwen-lsp serve --model M`` over stdio, sent exactly what VS Code sends: ``didOpen``,
-  incremental ``didChange`` per keystroke, ``textDocument/inlineCompletion`` per keystroke,
-  ``$/cancelRequest`` for the request a new keystroke supersedes, and on accept the item's ``command``
-  through ``workspace/executeCommand`` when the item carries one.
+* **ours**: ``qwen-lsp serve --model M`` over stdio with its default prompt layout, sent exactly what
+  VS Code sends: ``didOpen``, incremental ``didChange`` per keystroke, ``textDocument/inlineCompletion``
+  per keystroke, ``$/cancelRequest`` for the request a new keystroke supersedes, and on accept the item's
+  ``command`` through ``workspace/executeCommand`` when the item carries one.
+* **ours-cursor**: the same server with ``initializationOptions`` ``{"completion": {"promptLayout":
+  "cursor"}}``, the prompt layout before issue 13 (the prefix/suffix split at the cursor; ``"region"`` is
+  the new default). A server without the setting warns about the unknown key and uses its one layout.
 * **anchor**: ``llama-server -c 4096 -t 2 --cache-reuse 256 -np 1`` driven like llama.vscode
   (``src/completion.ts``/``src/llama-server.ts``): 256 lines before / 64 after the cursor, the current line
   up to the cursor as ``prompt`` (empty when it is only indentation), ``cache_prompt``, ``n_predict`` 128,
@@ -20,11 +23,30 @@ with the same model, context size (4,096) and thread count (2):
   is aborted (connection closed) instead of waited for, ``top_k`` is 1 (greedy, as ours), ``n_cmpl`` is 1
   and the ring of extra chunks is empty.
 
-The replay logic is shared: the user sees a suggestion when the response for the latest keystroke
-arrives before the next keystroke; if it is a prefix of the text the trace is about to type, the user
-accepts it (Tab: the text is inserted with one ``didChange``, the keys it covers are skipped) with
-probability ``--accept`` (seeded per keystroke, so both sides decide the same way on the same
-suggestion), otherwise types through it (the ghost text shrinks) or, when it is wrong, on (reject).
+Two replay models (``--replay realtime,pause``, both by default), with the same accept rule:
+
+* **realtime**: keys at the trace's times, whatever the answers do. The user sees a suggestion when the
+  response for the latest keystroke arrives before the next keystroke.
+* **pause**: the same, but at the keys the trace marks (``"pause": "mid"`` after a word with text left
+  on the line, ``"eol"`` after Enter and its auto-indent; ~36 a trace, ``bench/traces/make.py``
+  ``mark_pauses``, applied here to traces made without marks) the typist stops and waits for the answer
+  to that keystroke (at most ``--pause-cap`` s), reads it, and goes on with the next key after its usual
+  delay. An accept that covers a marked key is itself such a stop. Reported per side: pause latency
+  (keystroke, just before its ``didChange``, to the answer) p50/p95 over the answered pauses, pauses
+  answered and with a non-empty suggestion, prompt tokens evaluated per keystroke and per keystroke within
+  a line (not Enter, not an accept, not the first key after an accept or a jump), and one pooled table
+  per model over the traces.
+
+Accept rule: if a shown suggestion is a prefix of the text the trace is about to type, the user accepts
+it (Tab: the text is inserted with one ``didChange``, the keys it covers are skipped) with probability
+``--accept`` (seeded per keystroke, so every side decides the same way on the same suggestion), otherwise
+types through it (the ghost text shrinks) or, when it is wrong, on (reject).
+
+Prompt tokens per keystroke: ours samples ``qwenLsp/stats`` ``promptTokensEvaluated`` just before each
+keystroke's ``didChange`` and when its answer arrives (answered on the server's protocol thread, not the
+engine's); a key is charged what the counter grew until its answer or the next key. The anchor's
+``/metrics`` waits for the batch in progress, so it is read only before and after the trace; per answer
+it reports ``timings.prompt_n``.
 """
 
 from __future__ import annotations
@@ -55,20 +77,31 @@ THREADS = 2
 
 
 def resolve_model(name: str) -> tuple[str, Path]:
-    """``1.5b``/``0.5b`` (Qwen2.5-Coder Q4_K_M), ``qwen35-4b`` (Qwen3.5-4B shapes, random weights), a path."""
+    """A model name (or a GGUF path) -> (label, path).
+
+    ``0.5b``/``1.5b``: Qwen2.5-Coder Q4_K_M (bench/models.py). ``qwen35-4b``: Qwen3.5-4B's shapes with
+    random q4_k weights and Qwen3.5's real tokenizer (devtools/qwen35_gguf.py), so prompts have the real
+    model's token counts; ``qwen35-4b-synthetic``: the same shapes with the generator's small synthetic
+    tokenizer (the earlier runs). ``tiny-qwen35``: the tests' tiny random qwen35, to check the harness.
+    """
     if name in ("0.5b", "1.5b"):
         from models import model_path
 
         return f"Qwen2.5-Coder-{name.upper()} Q4_K_M (llama KV)", model_path(name)
-    if name == "qwen35-4b":
+    if name in ("qwen35-4b", "qwen35-4b-synthetic"):
         from models import cache_dir
 
         from devtools.qwen35_gguf import QWEN35_4B, write_qwen35_gguf
 
+        if name == "qwen35-4b":
+            path = cache_dir() / "qwen35-4b-shape-q4_k-qwentok.gguf"
+            if not path.exists():  # ~2.5 GB; written to a temporary file and renamed into place
+                write_qwen35_gguf(path, QWEN35_4B, quant="q4_k", tokenizer="qwen3.5")
+            return "Qwen3.5-4B-shaped q4_k, random weights, Qwen3.5 tokenizer (hybrid)", path
         path = cache_dir() / "qwen35-4b-shape-q4_k.gguf"
-        if not path.exists():  # ~2.4 GB, ~10 s; written to a temporary file and renamed into place
+        if not path.exists():  # ~2.4 GB, ~10 s
             write_qwen35_gguf(path, QWEN35_4B, quant="q4_k")
-        return "Qwen3.5-4B-shaped q4_k, random weights (hybrid)", path
+        return "Qwen3.5-4B-shaped q4_k, random weights, synthetic tokenizer (hybrid)", path
     if name == "tiny-qwen35":  # the tests' tiny random qwen35 (a few MB): checks the harness, not speed
         from devtools.qwen35_gguf import tiny_qwen35_path
         from tests.conftest import model_cache_dir
@@ -90,11 +123,32 @@ class Event:
     text: str = ""
     remaining: str = ""
     index: int = -1
+    pause: str = ""  # "mid" / "eol": the typist waits for the answer to this key (--replay pause)
 
 
 def load_trace(path: Path) -> tuple[dict[str, Any], list[Event]]:
+    """The header and the events; ``remaining`` is rebuilt from ``target`` + ``offset`` where a trace
+    stores it that way (the mid-* traces), and pause marks are added with the trace maker's rule where
+    the trace has none."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     header, events, previous = rows[0], [], 0.0
+    target = header.get("target")
+    keys = [row for row in rows[1:] if row["op"] == "key"]
+    for row in keys:
+        if "remaining" not in row and target is not None:
+            row["remaining"] = target[row["offset"] :]
+    if keys and not any("pause" in row for row in keys):
+        from traces.make import mark_pauses
+
+        segments: list[list[dict[str, Any]]] = [[]]  # per typed place (edit-middle jumps between places)
+        for row in rows[1:]:
+            if row["op"] == "move" and segments[-1]:
+                segments.append([])
+            elif row["op"] == "key":
+                segments[-1].append(row)
+        for segment in segments:
+            language = header.get("languageId", "python")
+            mark_pauses(segment, int(header.get("seed", 0)), max(2, 36 // len(segments)), language)
     for row in rows[1:]:
         events.append(
             Event(
@@ -105,6 +159,7 @@ def load_trace(path: Path) -> tuple[dict[str, Any], list[Event]]:
                 text=row.get("text", ""),
                 remaining=row.get("remaining", ""),
                 index=row.get("i", -1),
+                pause=row.get("pause", ""),
             )
         )
         previous = float(row["t"])
@@ -147,10 +202,15 @@ class Request:
     item: Any = None
     info: dict[str, Any] = field(default_factory=dict)
     handle: Any = None
+    kind: str = "inline"  # inline (a key within a line), enter, accept, after (first key after an accept
+    # or a jump), first (the trace's first key)
+    eval_start: float | None = None  # ours: promptTokensEvaluated just before the didChange
+    eval_end: float | None = None  # ... at the answer, or at the next key when superseded
 
 
 class Side:
     name = ""
+    kind = ""  # "ours" or "anchor"
     pid: int | None = None
 
     async def start(self, model: Path) -> None: ...
@@ -188,11 +248,16 @@ class Ours(Side):
     """``qwen-lsp serve`` over stdio, spoken to as VS Code does."""
 
     name = "qwen-lsp"
+    kind = "ours"
 
-    def __init__(self, log: Path | None = None) -> None:
+    def __init__(
+        self, log: Path | None = None, name: str = "qwen-lsp", options: dict[str, Any] | None = None
+    ) -> None:
         self.client: Any = None
         self.uri = ""
         self.log = log
+        self.name = name
+        self.options = options or {}
 
     async def start(self, model: Path) -> None:
         from lsprotocol import types
@@ -217,7 +282,9 @@ class Ours(Side):
         await client.start_io(sys.executable, *args, cwd=str(ROOT))
         self.pid = client._server.pid
         await client.initialize_async(
-            types.InitializeParams(capabilities=inline_client_capabilities(), initialization_options={})
+            types.InitializeParams(
+                capabilities=inline_client_capabilities(), initialization_options=self.options
+            )
         )
         client.initialized(types.InitializedParams())
         self.client = client
@@ -313,6 +380,22 @@ class Ours(Side):
         value = _plain(result)
         return value if isinstance(value, dict) else {}
 
+    def sample_evaluated(self, *targets: tuple[Request, str]) -> None:
+        """Send ``qwenLsp/stats`` now (before what is sent next) and store ``promptTokensEvaluated`` in
+        each (request, "eval_start" | "eval_end") target that has none yet."""
+        future = asyncio.wrap_future(self.client.protocol.send_request("qwenLsp/stats", None))
+
+        def store(fut: asyncio.Future[Any]) -> None:
+            if fut.cancelled() or fut.exception() is not None:
+                return
+            value = _plain(fut.result())
+            evaluated = value.get("promptTokensEvaluated") if isinstance(value, dict) else None
+            for req, slot in targets:
+                if evaluated is not None and getattr(req, slot) is None:
+                    setattr(req, slot, float(evaluated))
+
+        future.add_done_callback(store)
+
     async def counters(self) -> dict[str, Any]:
         return await self.stats()
 
@@ -321,6 +404,7 @@ class Anchor(Side):
     """llama-server ``/infill`` driven like llama.vscode (request body, post-processing: bench/anchor.py)."""
 
     name = "llama-server"
+    kind = "anchor"
 
     def __init__(self, binary: Path, extra: list[str], log: Path | None = None) -> None:
         self.binary, self.extra, self.log = binary, extra, log
@@ -386,10 +470,20 @@ class Anchor(Side):
 
 
 @dataclass
+class Pause:
+    kind: str  # "mid" / "eol" (an accept that covers a marked key keeps that key's mark)
+    req: Request
+    waited_s: float = 0.0
+
+
+@dataclass
 class RunResult:
     side: str
+    which: str = ""
+    kind: str = ""
     keys: int = 0
     requests: list[Request] = field(default_factory=list)
+    pauses: list[Pause] = field(default_factory=list)
     accepts: int = 0
     accepted_chars: int = 0
     typed_through: int = 0
@@ -417,13 +511,16 @@ async def replay(
     min_accept_chars: int,
     tail_timeout: float,
     time_scale: float = 1.0,
+    pause_cap: float | None = None,
 ) -> RunResult:
-    result = RunResult(side.name)
+    """Replay the trace; with ``pause_cap`` (the pause model) wait up to that long at marked keys."""
+    result = RunResult(side.name, kind=side.kind)
     doc = Doc(header["text"])
     uri, language = header["uri"], header.get("languageId", "python")
     await side.open(uri, language, doc)
     loop_clock = time.perf_counter
     first_key = next(e for e in events if e.op == "key")
+    sampling = isinstance(side, Ours)
 
     # warm-up: the user was at the first place before typing; one request, awaited, not measured
     started = loop_clock()
@@ -443,12 +540,14 @@ async def replay(
     shown: str | None = None  # ghost text visible at the cursor
     shown_req: Request | None = None
     rejected_shown = False
+    answered = asyncio.Event()  # set when the latest request is answered
 
     def on_done(req: Request) -> None:
         nonlocal shown, shown_req, rejected_shown
         if req is latest and not req.superseded and req.text:
             shown, shown_req, rejected_shown = req.text, req, False
         if isinstance(side, Ours) and req is latest and not req.superseded:
+            side.sample_evaluated((req, "eval_end"))
 
             async def sample() -> None:
                 with contextlib.suppress(Exception):
@@ -456,6 +555,8 @@ async def replay(
                     req.info.update({k: v for k, v in stats.items() if k.startswith("last")})
 
             background.add(asyncio.ensure_future(sample()))
+        if req is latest:
+            answered.set()
 
     def supersede() -> None:
         nonlocal latest
@@ -463,20 +564,42 @@ async def replay(
             latest.superseded = True
             side.cancel(latest)
 
-    async def edit_and_request(line: int, col: int, text: str, key: int) -> None:
+    async def edit_and_request(line: int, col: int, text: str, key: int, kind: str) -> None:
         nonlocal latest
         sent = loop_clock()
+        previous = latest
         supersede()
         end_line, end_col = doc.insert(line, col, text)
+        request = Request(key, end_line, end_col, sent, kind=kind)
+        if sampling:  # the counter now: this key's start, and the end of a superseded previous one
+            assert isinstance(side, Ours)
+            targets = [(request, "eval_start")]
+            if previous is not None and previous.eval_end is None:
+                targets.append((previous, "eval_end"))
+            side.sample_evaluated(*targets)
         await side.change(doc, line, col, text)
-        latest = Request(key, end_line, end_col, sent)
+        latest = request
+        answered.clear()
         result.requests.append(latest)
         side.request(doc, latest, on_done)
+
+    async def wait_for_answer(mark: str) -> None:
+        """The pause model: the typist waits for the answer to the latest keystroke, then reads it."""
+        nonlocal scheduled
+        if latest is None:
+            return
+        waited = loop_clock()
+        if latest.done is None and pause_cap is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(answered.wait(), pause_cap)
+        result.pauses.append(Pause(mark, latest, loop_clock() - waited))
+        scheduled = loop_clock()  # the next key comes its usual delay after the answer
 
     t0 = loop_clock()
     scheduled = t0
     i = 0
     keys_done = 0
+    next_kind = "first"
     while i < len(events) and keys_done < limit:
         event = events[i]
         scheduled += event.dt * time_scale
@@ -486,6 +609,7 @@ async def replay(
         if event.op == "move":
             supersede()
             shown, shown_req = None, None
+            next_kind = "after"
             i += 1
             continue
         # Tab? the ghost text must be exactly what the user is about to type
@@ -504,10 +628,14 @@ async def replay(
                 result.accepted_chars += covered
                 keys_done += 1
                 result.keys += 1
-                await edit_and_request(event.line, event.character, text, event.index)
+                await edit_and_request(event.line, event.character, text, event.index, "accept")
                 if accepted is not None:
                     await side.accepted(accepted)
+                next_kind = "after"
+                marks = [e.pause for e in events[i:j] if e.pause]
                 i = j
+                if pause_cap is not None and marks and i < len(events):
+                    await wait_for_answer(marks[-1])
                 continue
         if shown:
             if shown.startswith(event.text):
@@ -519,8 +647,12 @@ async def replay(
                 shown, shown_req, rejected_shown = None, None, True
         keys_done += 1
         result.keys += 1
-        await edit_and_request(event.line, event.character, event.text, event.index)
+        kind = "enter" if "\n" in event.text else next_kind
+        next_kind = "inline"
+        await edit_and_request(event.line, event.character, event.text, event.index, kind)
         i += 1
+        if pause_cap is not None and event.pause and i < len(events) and keys_done < limit:
+            await wait_for_answer(event.pause)
 
     # let the last request finish (it is not superseded), bounded
     deadline = loop_clock() + tail_timeout
@@ -605,15 +737,24 @@ def fmt(value: float | None, spec: str = ".0f") -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def mean(values: list[float]) -> float | None:
+    return statistics.mean(values) if values else None
+
+
+def _is_answer(req: Request) -> bool:
+    return not req.skipped and not req.superseded and req.done is not None and not req.error
+
+
 def summarize(result: RunResult, anchor_min: dict[int, tuple[int, int]] | None = None) -> dict[str, Any]:
     reqs = result.requests
     sent = [r for r in reqs if not r.skipped]
-    answered = [r for r in sent if not r.superseded and r.done is not None and not r.error]
+    answered = [r for r in sent if _is_answer(r)]
     shown = [r for r in answered if r.text]
     lat_all = [(r.done - r.sent) * 1000 for r in answered if r.done is not None]
     lat_shown = [(r.done - r.sent) * 1000 for r in shown if r.done is not None]
     s: dict[str, Any] = {
         "side": result.side,
+        "which": result.which,
         "keys": result.keys,
         "sent": len(sent),
         "skipped": len(reqs) - len(sent),
@@ -635,6 +776,18 @@ def summarize(result: RunResult, anchor_min: dict[int, tuple[int, int]] | None =
         "warmup_s": result.warmup_s,
         "wall_s": result.wall_s,
     }
+    # the pause model: one row per stop, kept raw so that traces can be pooled
+    s["pauses"] = [
+        {
+            "kind": p.kind,
+            "key": p.req.key,
+            "answered": _is_answer(p.req),
+            "ms": (p.req.done - p.req.sent) * 1000 if _is_answer(p.req) and p.req.done else None,
+            "text": p.req.text if _is_answer(p.req) else None,
+            "waited_s": p.waited_s,
+        }
+        for p in result.pauses
+    ]
     before, after = result.before, result.after
 
     def delta(key: str) -> float | None:
@@ -642,16 +795,23 @@ def summarize(result: RunResult, anchor_min: dict[int, tuple[int, int]] | None =
             return float(after[key]) - float(before[key])
         return None
 
-    if result.side == "qwen-lsp":
+    inline = [r for r in sent if r.kind == "inline"]
+    if result.kind == "ours":
         evaluated = delta("promptTokensEvaluated")
         s["eval_total"] = evaluated
         s["eval_per_key"] = None if evaluated is None or not result.keys else evaluated / result.keys
+        # per key: what the counter grew from the key's didChange to its answer (or the next key)
+        per_key = {
+            r.key: r.eval_end - r.eval_start
+            for r in sent
+            if r.eval_start is not None and r.eval_end is not None
+        }
+        s["inline_eval"] = [per_key[r.key] for r in inline if r.key in per_key]
+        s["inline_answer_eval"] = [per_key[r.key] for r in inline if r.key in per_key and _is_answer(r)]
         lasts = [r.info for r in answered if "lastPromptTokensEvaluated" in r.info]
         mins = [r.info for r in answered if "lastMinimumPromptTokens" in r.info]
-        s["eval_per_answer"] = (
-            statistics.mean(i["lastPromptTokensEvaluated"] for i in lasts) if lasts else None
-        )
-        s["min_per_answer"] = statistics.mean(i["lastMinimumPromptTokens"] for i in mins) if mins else None
+        s["eval_per_answer"] = mean([i["lastPromptTokensEvaluated"] for i in lasts])
+        s["min_per_answer"] = mean([i["lastMinimumPromptTokens"] for i in mins])
         cumulative_min = delta("minimumPromptTokens")
         s["min_total"] = cumulative_min
         s["min_per_key"] = None if cumulative_min is None or not result.keys else cumulative_min / result.keys
@@ -685,12 +845,16 @@ def summarize(result: RunResult, anchor_min: dict[int, tuple[int, int]] | None =
         evaluated = delta("prompt_tokens_total")
         s["eval_total"] = evaluated
         s["eval_per_key"] = None if evaluated is None or not result.keys else evaluated / result.keys
+        s["inline_eval"] = []  # /metrics waits for the batch in progress: not sampled per key
+        s["inline_answer_eval"] = [
+            float(r.info["prompt_n"]) for r in inline if _is_answer(r) and r.info.get("prompt_n") is not None
+        ]
         pn = [r.info["prompt_n"] for r in answered if r.info.get("prompt_n") is not None]
-        s["eval_per_answer"] = statistics.mean(pn) if pn else None
+        s["eval_per_answer"] = mean(pn)
         if anchor_min:
-            mins = [anchor_min[r.key][1] for r in answered if r.key in anchor_min]
-            s["min_per_answer"] = statistics.mean(mins) if mins else None
+            s["min_per_answer"] = mean([anchor_min[r.key][1] for r in answered if r.key in anchor_min])
             s["min_per_key"] = statistics.mean(v[1] for v in anchor_min.values())
+            s["inline_min"] = [anchor_min[r.key][1] for r in inline if r.key in anchor_min]
         else:
             s["min_per_answer"] = s["min_per_key"] = None
         s["after_cancel"] = None
@@ -699,25 +863,37 @@ def summarize(result: RunResult, anchor_min: dict[int, tuple[int, int]] | None =
         total = [(r.info.get("cache_n") or 0) + (r.info.get("prompt_n") or 0) for r in answered]
         s["kv_reuse"] = sum(cached) / sum(total) if sum(total) else None
         s["decoded"] = delta("tokens_predicted_total")
+    s["eval_per_inline_key"] = mean(s["inline_eval"])
+    s["eval_per_inline_answer"] = mean(s["inline_answer_eval"])
+    s["inline_keys"] = len(inline)
     return s
 
 
+def _ratio_lines(rows: list[dict[str, Any]], keys: list[tuple[str, str]]) -> list[str]:
+    """``ours/anchor: p50 0.49, ...`` for each qwen-lsp side against the anchor."""
+    anchor = next((row for row in rows if row["which"] == "anchor"), None)
+    out = []
+    for row in rows:
+        if row["which"] == "anchor":
+            continue
+        parts = []
+        for key, label in keys:
+            a, b = row.get(key), None if anchor is None else anchor.get(key)
+            parts.append(f"{label} {'n/a' if not a or not b else f'{a / b:.2f}'}")
+        out.append(f"{row['which']}/anchor: " + ", ".join(parts))
+    return out
+
+
 def table(model: str, trace: str, rows: list[dict[str, Any]]) -> str:
-    by = {row["side"]: row for row in rows}
-    ours, anchor = by.get("qwen-lsp"), by.get("llama-server")
-
-    def ratio(key: str) -> str:
-        if not ours or not anchor or not ours.get(key) or not anchor.get(key):
-            return "n/a"
-        return f"{ours[key] / anchor[key]:.2f}"
-
-    out = [f"**{model}, trace `{trace}`**", ""]
+    """The real-time replay: one row per side."""
+    out = [f"**{model}, trace `{trace}`, real-time replay**", ""]
     out.append(
         "| side | keys | sent / superseded / answered / shown | p50 ms | p95 ms | p50 ms (any answer) "
-        "| prompt tok eval / key | eval / answer | min / answer | eval÷min | KV reuse | hits / request "
-        "| decoded after cancel | accept / type-through / reject | RSS MiB (HWM) | warm-up s |"
+        "| prompt tok eval / key | eval / in-line key | eval / answer | min / answer | eval÷min "
+        "| KV reuse | hits / request | decoded after cancel | accept / type-through / reject "
+        "| RSS MiB (HWM) | warm-up s |"
     )
-    out.append("|" + "---|" * 16)
+    out.append("|" + "---|" * 17)
     for row in rows:
         evr = (
             f"{row['eval_per_answer'] / row['min_per_answer']:.2f}"
@@ -731,25 +907,87 @@ def table(model: str, trace: str, rows: list[dict[str, Any]]) -> str:
             f"| {row['side']} | {row['keys']} | {row['sent']} / {row['superseded']} / {row['answered']} / "
             f"{row['shown']}{unfinished} | {fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} "
             f"| {fmt(row['p50_all_ms'])} "
-            f"| {fmt(row['eval_per_key'], '.1f')} | {fmt(row['eval_per_answer'], '.1f')} "
+            f"| {fmt(row['eval_per_key'], '.1f')} | {fmt(row['eval_per_inline_key'], '.1f')} "
+            f"| {fmt(row['eval_per_answer'], '.1f')} "
             f"| {fmt(row['min_per_answer'], '.1f')} | {evr} | {fmt(row['kv_reuse'], '.2f')} | {hits} "
             f"| {fmt(row['after_cancel'], '.0f')} "
             f"| {row['accepts']} / {row['typed_through']} / {row['rejects']} "
             f"| {row['rss_mib']:.0f} ({row['hwm_mib']:.0f}) | {row['warmup_s']:.1f} |"
         )
     out.append("")
+    keys = [("p50_ms", "p50"), ("p95_ms", "p95"), ("p50_all_ms", "p50 any answer")]
+    out += _ratio_lines(rows, [*keys, ("eval_per_key", "prompt tokens evaluated per key")])
+    return "\n".join(out)
+
+
+def pause_row(side: str, which: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One side's pause-model numbers over one or more traces (pooled)."""
+    pauses = [p for row in rows for p in row["pauses"]]
+    answered = [p for p in pauses if p["answered"]]
+    ms = [p["ms"] for p in answered]
+    keys = sum(row["keys"] for row in rows)
+    evaluated = [row["eval_total"] for row in rows]
+    return {
+        "side": side,
+        "which": which,
+        "keys": keys,
+        "pauses": len(pauses),
+        "answered": len(answered),
+        "nonempty": sum(1 for p in answered if p["text"]),
+        "p50_ms": pct(ms, 0.5),
+        "p95_ms": pct(ms, 0.95),
+        "p50_mid_ms": pct([p["ms"] for p in answered if p["kind"] == "mid"], 0.5),
+        "p50_eol_ms": pct([p["ms"] for p in answered if p["kind"] == "eol"], 0.5),
+        "max_ms": max(ms) if ms else None,
+        "eval_per_key": None if None in evaluated or not keys else sum(evaluated) / keys,
+        "eval_per_inline_key": mean([v for row in rows for v in row["inline_eval"]]),
+        "eval_per_inline_answer": mean([v for row in rows for v in row["inline_answer_eval"]]),
+        "accepts": sum(row["accepts"] for row in rows),
+        "typed_through": sum(row["typed_through"] for row in rows),
+        "rejects": sum(row["rejects"] for row in rows),
+        "rss_mib": max(row["rss_mib"] for row in rows),
+        "hwm_mib": max(row["hwm_mib"] for row in rows),
+        "warmup_s": sum(row["warmup_s"] for row in rows) / len(rows),
+        "wall_s": sum(row["wall_s"] for row in rows),
+    }
+
+
+def pause_table(title: str, rows: list[dict[str, Any]]) -> str:
+    """The pause model: one row per side (``rows`` from :func:`pause_row`)."""
+    out = [f"**{title}**", ""]
     out.append(
-        f"ours/anchor: p50 {ratio('p50_ms')}, p95 {ratio('p95_ms')}, p50 any answer {ratio('p50_all_ms')}, "
-        f"prompt tokens evaluated per key {ratio('eval_per_key')}"
+        "| side | keys | pauses: answered / non-empty / all | pause p50 ms | pause p95 ms | p50 mid-line / "
+        "line start ms | max ms | prompt tok eval / key | eval / in-line key | eval / in-line answer "
+        "| accept / type-through / reject | RSS MiB (HWM) | warm-up s | wall s |"
     )
+    out.append("|" + "---|" * 14)
+    for row in rows:
+        out.append(
+            f"| {row['side']} | {row['keys']} | {row['answered']} / {row['nonempty']} / {row['pauses']} "
+            f"| {fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} "
+            f"| {fmt(row['p50_mid_ms'])} / {fmt(row['p50_eol_ms'])} | {fmt(row['max_ms'])} "
+            f"| {fmt(row['eval_per_key'], '.1f')} | {fmt(row['eval_per_inline_key'], '.1f')} "
+            f"| {fmt(row['eval_per_inline_answer'], '.1f')} "
+            f"| {row['accepts']} / {row['typed_through']} / {row['rejects']} "
+            f"| {row['rss_mib']:.0f} ({row['hwm_mib']:.0f}) | {row['warmup_s']:.1f} | {row['wall_s']:.0f} |"
+        )
+    out.append("")
+    out += _ratio_lines(rows, [("p50_ms", "pause p50"), ("p95_ms", "pause p95")])
     return "\n".join(out)
 
 
 # ------------------------------------------------------------------------------------------ main
 
+SIDES = {
+    "ours": ("qwen-lsp", {}),
+    "ours-cursor": ("qwen-lsp cursor", {"completion": {"promptLayout": "cursor"}}),
+    "anchor": ("llama-server", None),
+}
+DEFAULT_TRACES = "mid-inspect,mid-mypy,mid-click,mid-llama"
+
 
 async def run_side(
-    side: Side, model: Path, header: dict[str, Any], events: list[Event], args: Any
+    side: Side, model: Path, header: dict[str, Any], events: list[Event], args: Any, mode: str
 ) -> RunResult:
     await side.start(model)
     try:
@@ -762,6 +1000,7 @@ async def run_side(
             min_accept_chars=args.min_accept_chars,
             tail_timeout=args.tail_timeout,
             time_scale=args.time_scale,
+            pause_cap=args.pause_cap if mode == "pause" else None,
         )
     finally:
         await side.stop()
@@ -773,12 +1012,15 @@ def main() -> None:
     parser.add_argument(
         "--models",
         default="1.5b,qwen35-4b",
-        help="comma list: 0.5b, 1.5b, qwen35-4b, tiny-qwen35 or GGUF paths",
+        help="comma list: 0.5b, 1.5b, qwen35-4b, qwen35-4b-synthetic, tiny-qwen35 or GGUF paths",
     )
-    parser.add_argument("--traces", default="type,edit-middle", help="comma list of bench/traces/NAME.jsonl")
+    parser.add_argument("--traces", default=DEFAULT_TRACES, help="comma list of bench/traces/NAME.jsonl")
     parser.add_argument(
-        "--sides", default="ours,anchor", help="comma list: ours, anchor (the order alternates per trace)"
+        "--sides",
+        default="ours,ours-cursor,anchor",
+        help="comma list: ours, ours-cursor, anchor (the order rotates per trace and replay)",
     )
+    parser.add_argument("--replay", default="pause,realtime", help="comma list: pause, realtime")
     parser.add_argument("--threads", type=int, default=THREADS, help="threads for both servers")
     parser.add_argument(
         "--time-scale",
@@ -793,6 +1035,9 @@ def main() -> None:
     )
     parser.add_argument("--min-accept-chars", type=int, default=3)
     parser.add_argument("--tail-timeout", type=float, default=120.0, help="wait for the last answer, s")
+    parser.add_argument(
+        "--pause-cap", type=float, default=120.0, help="pause replay: wait at most this long at a stop, s"
+    )
     parser.add_argument(
         "--anchor-bin", type=Path, default=None, help="llama-server (default: bench/anchor.py's)"
     )
@@ -811,47 +1056,76 @@ def main() -> None:
 
     binary = args.anchor_bin or server_binary()
     sides = [s.strip() for s in args.sides.split(",") if s.strip()]
+    modes = [m.strip() for m in args.replay.split(",") if m.strip()]
+    for name in sides:
+        if name not in SIDES:
+            sys.exit(f"unknown side {name!r}: {', '.join(SIDES)}")
+    for mode in modes:
+        if mode not in ("pause", "realtime"):
+            sys.exit(f"unknown replay model {mode!r}: pause, realtime")
     if "anchor" in sides and not binary.exists():
         sys.exit(f"{binary} is missing: run `python bench/anchor.py build` first")
     args.logs.mkdir(parents=True, exist_ok=True)
     tables: list[str] = []
     raw: list[dict[str, Any]] = []
-    flip = False
+    rotation = 0
     for model_name in [m.strip() for m in args.models.split(",") if m.strip()]:
         label, model = resolve_model(model_name)
-        for trace_name in [t.strip() for t in args.traces.split(",") if t.strip()]:
+        setup = f"{label}; {THREADS} threads, n_ctx {N_CTX}, time scale {args.time_scale:g}"
+        pooled: dict[str, list[dict[str, Any]]] = {}
+        traces = [t.strip() for t in args.traces.split(",") if t.strip()]
+        for trace_name in traces:
             header, events = load_trace(TRACES / f"{trace_name}.jsonl")
-            order = list(reversed(sides)) if flip else sides
-            flip = not flip
-            rows: list[dict[str, Any]] = []
-            for which in order:
-                tag = f"{model_name}-{trace_name}-{which}"
-                if which == "ours":
-                    side: Side = Ours(args.logs / f"{tag}.log")
-                else:
-                    side = Anchor(binary, args.anchor_args.split(), args.logs / f"{tag}.log")
-                print(f"== {label} / {trace_name} / {side.name}", file=sys.stderr, flush=True)
-                result = asyncio.run(run_side(side, model, header, events, args))
-                anchor_min = None
-                if isinstance(side, Anchor) and side.payloads:
-                    anchor_min = anchor_minimum_tokens(model, side.payloads)
-                row = summarize(result, anchor_min)
-                rows.append(row)
-                raw.append(
-                    {
+            for mode in modes:
+                shift = rotation % len(sides)
+                rotation += 1
+                rows: list[dict[str, Any]] = []
+                for which in sides[shift:] + sides[:shift]:
+                    tag = f"{model_name}-{trace_name}-{mode}-{which}"
+                    display, options = SIDES[which]
+                    if options is not None:
+                        side: Side = Ours(args.logs / f"{tag}.log", display, options)
+                    else:
+                        side = Anchor(binary, args.anchor_args.split(), args.logs / f"{tag}.log")
+                    print(f"== {label} / {trace_name} / {mode} / {display}", file=sys.stderr, flush=True)
+                    result = asyncio.run(run_side(side, model, header, events, args, mode))
+                    result.which = which
+                    anchor_min = None
+                    if isinstance(side, Anchor) and side.payloads:
+                        anchor_min = anchor_minimum_tokens(model, side.payloads)
+                    row = summarize(result, anchor_min)
+                    rows.append(row)
+                    entry = {
                         "model": label,
                         "trace": trace_name,
+                        "replay": mode,
                         "threads": THREADS,
                         "time_scale": args.time_scale,
                         **row,
                     }
-                )
-                print(f"   {json.dumps(row, default=str)}", file=sys.stderr, flush=True)
-                if args.json is not None:  # after every run: a long session keeps what it measured
-                    args.json.write_text(json.dumps(raw, indent=1, default=str))
-            rows.sort(key=lambda r: r["side"] != "qwen-lsp")
-            setup = f"{label}; {THREADS} threads, n_ctx {N_CTX}, time scale {args.time_scale:g}"
-            tables.append(table(setup, trace_name, rows))
+                    raw.append(entry)
+                    brief = {
+                        k: v
+                        for k, v in entry.items()
+                        if k not in ("pauses", "inline_eval", "inline_answer_eval", "inline_min")
+                    }
+                    print(f"   {json.dumps(brief, default=str)}", file=sys.stderr, flush=True)
+                    if args.json is not None:  # after every run: a long session keeps what it measured
+                        args.json.write_text(json.dumps(raw, indent=1, default=str))
+                rows.sort(key=lambda r: sides.index(r["which"]))
+                if mode == "pause":
+                    for row in rows:
+                        pooled.setdefault(row["which"], []).append(row)
+                    summary = [pause_row(row["side"], row["which"], [row]) for row in rows]
+                    tables.append(pause_table(f"{setup}, trace `{trace_name}`, pause replay", summary))
+                else:
+                    tables.append(table(setup, trace_name, rows))
+                print(tables[-1] + "\n", flush=True)
+        if pooled and len(traces) > 1:
+            summary = [pause_row(rows[0]["side"], which, rows) for which, rows in pooled.items()]
+            summary.sort(key=lambda r: sides.index(r["which"]))
+            title = f"{setup}, pause replay pooled over {', '.join(f'`{t}`' for t in traces)}"
+            tables.append(pause_table(title, summary))
             print(tables[-1] + "\n", flush=True)
     print("\n\n".join(tables))
 
