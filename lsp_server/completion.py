@@ -280,6 +280,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
         priority=0,
         label=f"inline completion ({plan.decision.kind.value})",
         notes=notes,
+        max_predict_ms=float(settings.max_predict_ms) if multi else 0.0,
     )
 
 

@@ -380,6 +380,7 @@ class CompletionService:
         request = make_request(plan, self._settings())
         request.priority = priority
         request.preemption = "abandon"
+        request.max_predict_ms = 0.0  # nobody waits for it: the whole suggestion
         request.label = "speculation" if max_tokens is None else "pre-warm"
         if max_tokens is not None:
             request.max_tokens = max_tokens

@@ -60,6 +60,9 @@ DESCRIPTIONS: dict[str, str] = {
     "stays fixed at the front of the prompt and the typed text follows the middle marker, so a "
     "keystroke costs only its own tokens. 'cursor': the prefix ends at the cursor (each keystroke "
     "re-reads the suffix).",
+    "completion.max_predict_ms": "Once a multi-line suggestion has been generating this many milliseconds, "
+    "it ends after its last whole line (0: no limit), so its first lines show in time; accepting them "
+    "shows the rest, prepared meanwhile.",
     "completion.region_lines": "Most lines typed in one place before the front of the prompt is rebuilt "
     "at the cursor line (region layout).",
     "completion.region_chars": "Most characters typed in one place before the front of the prompt is "

@@ -158,3 +158,21 @@ def test_speculation_is_abandoned_for_a_real_request(smollm2_path: Path) -> None
         assert engine.stats.abandoned == 1
     finally:
         engine.close()
+
+
+def test_a_time_limit_ends_a_multi_line_suggestion_after_its_first_whole_line(smollm2_path: Path) -> None:
+    engine = engine_for(smollm2_path, reuse=True)
+    try:
+        unlimited = request("class Matrix:\n    ", "", max_tokens=120)
+        unlimited.stop_rule = None
+        full = engine.submit(unlimited).result(timeout=600)
+        assert full.stop_reason == "max_tokens" and full.text.count("\n") >= 2
+        limited = request("class Matrix:\n    ", "", max_tokens=120)
+        limited.stop_rule = None
+        limited.max_predict_ms = 0.001  # over at once: the first whole line ends it
+        result = engine.submit(limited).result(timeout=600)
+        assert result.stop_reason == "time_limit"
+        assert result.text == full.text[: full.text.index("\n") + 1]
+        assert result.generated_tokens < full.generated_tokens
+    finally:
+        engine.close()

@@ -213,6 +213,9 @@ class GenerationRequest:
     pre-warm) or "resume" (suspends it between tokens and resumes it afterwards: code actions)."""
     notes: dict[str, Any] = attrs.Factory(dict)
     """Free-form facts the prompt builder records (context timings, window) for provenance; not read here."""
+    max_predict_ms: float = 0.0
+    """After this long generating, stop at the end of the last whole line once there is one (0: no limit;
+    llama-server's ``t_max_predict_ms``): a long multi-line suggestion shows its first lines in time."""
 
 
 @attrs.frozen
@@ -885,6 +888,14 @@ class Engine:
                             text = text[:cut]
                             stop_reason = "stop_rule"
                             break
+                    if (
+                        request.max_predict_ms > 0
+                        and "\n" in text
+                        and (time.perf_counter() - prompt_done) * 1000 > request.max_predict_ms
+                    ):
+                        text = text[: text.rfind("\n") + 1]
+                        stop_reason = "time_limit"
+                        break
                 if len(job.generated) >= min(max_tokens + job.healing_steps, room - 1):
                     break
                 if cancel.cancelled:
