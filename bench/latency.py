@@ -986,6 +986,24 @@ SIDES = {
 DEFAULT_TRACES = "mid-inspect,mid-mypy,mid-click,mid-llama"
 
 
+def side_setup(name: str) -> tuple[str, dict[str, Any] | None]:
+    """A side's display name and initializationOptions (None: the anchor).
+
+    Besides ``SIDES``, ``ours+key=value[+key=value]`` is ours with completion settings changed, e.g.
+    ``ours+regionLines=4`` (integers are sent as numbers).
+    """
+    if name in SIDES:
+        return SIDES[name]
+    base, _, rest = name.partition("+")
+    if base != "ours" or not rest:
+        raise KeyError(name)
+    settings: dict[str, Any] = {}
+    for pair in rest.split("+"):
+        key, _, value = pair.partition("=")
+        settings[key] = int(value) if value.lstrip("-").isdigit() else value
+    return f"qwen-lsp {rest}", {"completion": settings}
+
+
 async def run_side(
     side: Side, model: Path, header: dict[str, Any], events: list[Event], args: Any, mode: str
 ) -> RunResult:
@@ -1018,7 +1036,8 @@ def main() -> None:
     parser.add_argument(
         "--sides",
         default="ours,ours-cursor,anchor",
-        help="comma list: ours, ours-cursor, anchor (the order rotates per trace and replay)",
+        help="comma list: ours, ours-cursor, anchor, ours+key=value (completion settings; the order "
+        "rotates per trace and replay)",
     )
     parser.add_argument("--replay", default="pause,realtime", help="comma list: pause, realtime")
     parser.add_argument("--threads", type=int, default=THREADS, help="threads for both servers")
@@ -1058,8 +1077,10 @@ def main() -> None:
     sides = [s.strip() for s in args.sides.split(",") if s.strip()]
     modes = [m.strip() for m in args.replay.split(",") if m.strip()]
     for name in sides:
-        if name not in SIDES:
-            sys.exit(f"unknown side {name!r}: {', '.join(SIDES)}")
+        try:
+            side_setup(name)
+        except (KeyError, ValueError):
+            sys.exit(f"unknown side {name!r}: {', '.join(SIDES)}, or ours+key=value")
     for mode in modes:
         if mode not in ("pause", "realtime"):
             sys.exit(f"unknown replay model {mode!r}: pause, realtime")
@@ -1082,7 +1103,7 @@ def main() -> None:
                 rows: list[dict[str, Any]] = []
                 for which in sides[shift:] + sides[:shift]:
                     tag = f"{model_name}-{trace_name}-{mode}-{which}"
-                    display, options = SIDES[which]
+                    display, options = side_setup(which)
                     if options is not None:
                         side: Side = Ours(args.logs / f"{tag}.log", display, options)
                     else:

@@ -20,9 +20,34 @@ cursor where the hole starts) and the same model, one after the other on the sam
   greedy, ``n_predict`` 128, stopping at the first newline for single-line holes and at end-of-generation
   for multi-line holes, then llama.vscode's post-processing.
 
+Two more sides compare the server's prompt layouts (``completion.promptLayout``) in one run, each with its
+own ``qwen-lsp serve`` (so each keeps its own model cache), driven as ``ours`` is:
+
+* **ours-cursor**: the old layout (``initializationOptions`` ``{"completion": {"promptLayout": "cursor"}}``;
+  ``ours`` is the default layout, ``region``).
+* **ours-typedK** (``--typed-lines K``): the region layout when K lines were typed since arriving. The file
+  is opened with the hole *and* the K whole lines above the hole's line removed, one completion is asked
+  for at the cursor there (now K lines higher) and waited for: this makes the place, as a user arriving
+  does. Then the K lines are inserted back with one incremental ``didChange`` (a range insert at the start
+  of the cursor line, as a paste) and the completion is asked for at the hole, K lines lower. The item's
+  provenance says whether that request was still in the place made on arrival with a region of K + 1
+  lines (``typed`` in the results file). Holes with fewer than K lines above them are skipped. Its
+  latency (``ms``) is the hole's request only (the arrival's is ``typed.arrivalMs``).
+
+Each side waits until the other sides' servers are idle (their speculation after the previous request),
+so no two sides share the cores; ``--server-threads 1`` suits a loaded 2-core machine (llama.cpp's results
+do not depend on the thread count, only its speed).
+
+    .venv/bin/python bench/quality/run.py --model 0.5b --sides ours,ours-cursor   # region vs cursor
+    .venv/bin/python bench/quality/run.py --model 0.5b --typed-lines 8             # side ours-typed8
+
 Then each completion is written into a scratch copy of its project and the tests of the touched module run
 (``bench/quality/oracle.py``): a hole passes when they pass. Results go to
-``bench/quality/results/<model>.jsonl`` (resumable: finished holes are skipped) and the table to stdout.
+``bench/quality/results/<model>.jsonl`` for the sides ``baseline`` and ``ours``, and to
+``bench/quality/results/<model>-layouts.jsonl`` when another side is asked for (``--out`` to choose);
+records are kept per hole and side (resumable: finished ones are skipped). The tables go to stdout: each
+side's pass and exact counts per kind and project, and each comparison (region against cursor, region
+against the baseline, typed against both) in holes, with the holes that flipped.
 """
 
 from __future__ import annotations
@@ -155,14 +180,43 @@ def _imported_modules(path: Path, root: Path) -> list[Path]:
     return found[:6]
 
 
+def typed_lines(side: str) -> int | None:
+    """K of a side ``ours-typedK``; None for any other side."""
+    if side.startswith("ours-typed") and side[len("ours-typed") :].isdigit():
+        return int(side[len("ours-typed") :])
+    return None
+
+
+def side_settings(side: str) -> dict[str, Any]:
+    """The ``initializationOptions`` sections of a side's server (beyond the temperature)."""
+    # maxPredictMs 0: the whole suggestion, however long it takes (the baseline has no time limit
+    # either); the default cuts a long multi-line suggestion after a whole line for latency.
+    if side == "ours-cursor":
+        return {"completion": {"promptLayout": "cursor", "maxPredictMs": 0}}
+    if side == "ours" or typed_lines(side) is not None:
+        return {"completion": {"maxPredictMs": 0}}
+    raise SystemExit(f"unknown side {side!r}: baseline, ours, ours-cursor or ours-typedK")
+
+
+def applies(side: str, hole: dict[str, Any]) -> bool:
+    """Whether a side measures a hole (``ours-typedK`` needs K lines above the hole's line)."""
+    k = typed_lines(side)
+    return k is None or hole["line"] >= k
+
+
 class Ours:
     """``qwen-lsp serve`` over stdio, driven the way an editor drives it."""
 
-    def __init__(self, model: Path, log: Path | None) -> None:
+    def __init__(
+        self, model: Path, log: Path | None, settings: dict[str, Any] | None = None, threads: int = 0
+    ) -> None:
         from lsp_server.client.session import ServerOptions, ServerSession
 
         extra = ["--log-file", str(log)] if log is not None else []
-        self.session = ServerSession(ServerOptions(model=str(model), temperature=0.0, extra_args=extra))
+        if threads:
+            extra += ["--threads", str(threads)]
+        options = ServerOptions(model=str(model), temperature=0.0, extra_args=extra, settings=settings or {})
+        self.session = ServerSession(options)
         self.versions: dict[str, int] = {}
 
     async def start(self, root: Path) -> None:
@@ -172,6 +226,18 @@ class Ours:
 
     async def stop(self) -> None:
         await self.session.close()
+
+    async def idle(self, limit: float = 600.0) -> None:
+        """Wait until the server runs nothing (its speculation or pre-warm after the last request).
+
+        Each side has its own server; without this, one side's background work would share the cores
+        with the next side's request (it changes only the timings).
+        """
+        deadline = time.perf_counter() + limit
+        quiet = 0
+        while quiet < 2 and time.perf_counter() < deadline:
+            quiet = 0 if (await self.session.stats()).get("busy") else quiet + 1
+            await asyncio.sleep(0.4)
 
     def _set_text(self, path: Path, text: str) -> str:
         from lsprotocol import types
@@ -191,18 +257,32 @@ class Ours:
         )
         return uri
 
-    async def complete(
-        self, path: Path, root: Path, text: str, original: str, line: int, column: int
-    ) -> tuple[str, float, Any]:
-        """The completion, its latency in ms and what the server says about how it was made."""
+    def _insert(self, uri: str, line: int, character: int, text: str) -> None:
+        """One incremental ``didChange``: ``text`` inserted at a position (a paste)."""
+        from lsprotocol import types
+
+        at = types.Position(line=line, character=character)
+        self.versions[uri] += 1
+        self.session.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(range=types.Range(at, at), text=text)
+                ],
+            )
+        )
+
+    def _open_neighbours(self, path: Path, root: Path) -> None:
+        for neighbour in _imported_modules(path, root):
+            if neighbour.resolve().as_uri() not in self.versions:
+                self._set_text(neighbour, neighbour.read_text(encoding="utf-8"))
+
+    async def _request(self, uri: str, text: str, line: int, column: int) -> tuple[str, float, Any]:
+        """One inline completion at (line, code-point column) of ``text``: the completion, ms, provenance."""
         from lsprotocol import types
 
         from lsp_server.client.session import plain
 
-        for neighbour in _imported_modules(path, root):
-            if neighbour.resolve().as_uri() not in self.versions:
-                self._set_text(neighbour, neighbour.read_text(encoding="utf-8"))
-        uri = self._set_text(path, text)
         utf16 = len(text.split("\n")[line][:column].encode("utf-16-le")) // 2
         params = types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
@@ -220,8 +300,68 @@ class Ours:
             completion = insert if isinstance(insert, str) else insert.value
             if item.command is not None and item.command.arguments and len(item.command.arguments) > 1:
                 provenance = plain(item.command.arguments[1])
-        self._set_text(path, original)
         return completion, elapsed, provenance
+
+    async def _arrivals(self) -> int:
+        """Places the server has made so far (arrivals and regions that outgrew their bound)."""
+        stats = await self.session.stats()
+        return int(stats.get("placeArrivals", 0)) + int(stats.get("placesOutgrown", 0))
+
+    async def complete(
+        self, path: Path, root: Path, text: str, original: str, line: int, column: int
+    ) -> tuple[str, float, Any]:
+        """The completion, its latency in ms and what the server says about how it was made."""
+        self._open_neighbours(path, root)
+        uri = self._set_text(path, text)
+        answer = await self._request(uri, text, line, column)
+        self._set_text(path, original)
+        return answer
+
+    async def complete_typed(
+        self, path: Path, root: Path, text: str, original: str, line: int, column: int, k: int
+    ) -> tuple[str, float, Any, dict[str, Any]]:
+        """As :meth:`complete`, after arriving K lines higher and typing the K lines above the hole there.
+
+        Also returns what the place check found: the places of both requests (from the items'
+        provenance) and whether the hole's request was still in the place made on arrival, with a region
+        of K + 1 lines (None when the server offered no item at the hole).
+        """
+        self._open_neighbours(path, root)
+        lines = text.split("\n")
+        typed = "".join(lines[row] + "\n" for row in range(line - k, line))
+        arrival_text = "\n".join(lines[: line - k] + lines[line:])
+        uri = self._set_text(path, arrival_text)
+        before = await self._arrivals()
+        arrival, arrival_ms, arrival_provenance = await self._request(uri, arrival_text, line - k, column)
+        middle = await self._arrivals()
+        self._insert(uri, line - k, 0, typed)
+        completion, elapsed, provenance = await self._request(uri, text, line, column)
+        after = await self._arrivals()
+        self._set_text(path, original)
+        place = (provenance or {}).get("place") or {}
+        arrival_place = (arrival_provenance or {}).get("place") or {}
+        region_lines = place.get("regionLines")
+        same: bool | None = None
+        if provenance is not None:
+            # Not arrived, K + 1 lines: the place was made on the row the arrival request was at.
+            same = (
+                place.get("arrived") is False
+                and region_lines == k + 1
+                and (not arrival_place or arrival_place.get("id") == place.get("id"))
+            )
+        check = {
+            "k": k,
+            "arrivalCompletion": arrival,
+            "arrivalMs": arrival_ms,
+            "arrivalPlace": arrival_place or None,
+            "layout": (provenance or {}).get("layout"),
+            "place": place or None,
+            "regionLines": region_lines,
+            "samePlace": same,
+            # Places the server made during each request (its pre-warms after didOpen/didChange count too).
+            "placesMade": [middle - before, after - middle],
+        }
+        return completion, elapsed, provenance, check
 
 
 # ------------------------------------------------------------------------------------------ run
@@ -237,18 +377,22 @@ def _done(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return records
 
 
-async def generate(holes: list[dict[str, Any]], model: Path, sides: list[str], out: Path) -> None:
-    """Ask each side for a completion at every hole not yet in ``out``."""
+async def generate(
+    holes: list[dict[str, Any]], model: Path, sides: list[str], out: Path, threads: int = 0
+) -> None:
+    """Ask each side for a completion at every hole not yet in ``out`` (each ``ours*`` side: a server)."""
     done = _done(out)
-    todo = [h for h in holes if any((h["id"], side) not in done for side in sides)]
+    todo = [h for h in holes if any((h["id"], side) not in done and applies(side, h) for side in sides)]
     if not todo:
         return
     baseline = Baseline(model) if "baseline" in sides else None
-    ours: Ours | None = None
-    if "ours" in sides:
-        ours = Ours(model, out.with_suffix(".server.log"))
-        await ours.start(oracle.prepare(todo[0]["project"]))
+    servers: dict[str, Ours] = {}
     try:
+        for side in sides:
+            if side != "baseline":
+                log = out.with_suffix(".server.log" if side == "ours" else f".{side}.server.log")
+                servers[side] = Ours(model, log, side_settings(side), threads)
+                await servers[side].start(oracle.prepare(todo[0]["project"]))
         with out.open("a") as sink:
             for index, hole in enumerate(todo):
                 root = oracle.prepare(hole["project"])
@@ -256,29 +400,41 @@ async def generate(holes: list[dict[str, Any]], model: Path, sides: list[str], o
                 original = path.read_text(encoding="utf-8")
                 text, line, column = oracle.editor_view(hole)
                 for side in sides:
-                    if (hole["id"], side) in done:
+                    if (hole["id"], side) in done or not applies(side, hole):
                         continue
                     record: dict[str, Any] = {"id": hole["id"], "side": side, "kind": hole["kind"]}
+                    for other, server in servers.items():
+                        if other != side:
+                            await server.idle()
+                    k = typed_lines(side)
                     if side == "baseline":
                         assert baseline is not None
                         completion, ms, prompt_tokens = baseline.complete(text, line, column, hole["kind"])
                         record.update(completion=completion, ms=ms, prompt_tokens=prompt_tokens)
+                    elif k is not None:
+                        completion, ms, provenance, check = await servers[side].complete_typed(
+                            path, root, text, original, line, column, k
+                        )
+                        record.update(completion=completion, ms=ms, provenance=provenance, typed=check)
                     else:
-                        assert ours is not None
-                        completion, ms, provenance = await ours.complete(
+                        completion, ms, provenance = await servers[side].complete(
                             path, root, text, original, line, column
                         )
                         record.update(completion=completion, ms=ms, provenance=provenance)
                     sink.write(json.dumps(record) + "\n")
                     sink.flush()
+                    note = ""
+                    if "typed" in record:
+                        found = record["typed"]
+                        note = f" same place: {found['samePlace']} ({found['regionLines']} lines)"
                     print(
-                        f"[{index + 1}/{len(todo)}] {hole['id']} {side:8} {record['ms']:7.0f} ms "
-                        f"{completion[:60]!r}",
+                        f"[{index + 1}/{len(todo)}] {hole['id']} {side:11} {record['ms']:7.0f} ms "
+                        f"{completion[:60]!r}{note}",
                         file=sys.stderr,
                     )
     finally:
-        if ours is not None:
-            await ours.stop()
+        for server in servers.values():
+            await server.stop()
 
 
 def score(holes: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
@@ -346,6 +502,168 @@ def table(model: str, holes: list[dict[str, Any]], records: list[dict[str, Any]]
     return "\n".join(lines)
 
 
+def label(side: str, layouts: bool = True) -> str:
+    """How the tables name a side: the layout it measures (``layouts`` False: ``ours`` stays ``ours``)."""
+    k = typed_lines(side)
+    if k is not None:
+        return f"region+typed{k}"
+    if side == "ours" and not layouts:
+        return side
+    return {"ours": "region", "ours-cursor": "cursor"}.get(side, side)
+
+
+def _layouts(records: list[dict[str, Any]]) -> bool:
+    """Whether the records compare layouts (else ``ours`` is named as before, whatever its layout was)."""
+    return any(r["side"].startswith("ours-") for r in records)
+
+
+def _short(text: str, limit: int = 240) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _side_order(side: str) -> tuple[int, int, str]:
+    order = {"baseline": 0, "ours-cursor": 1, "ours": 2}
+    return (order.get(side, 3), typed_lines(side) or 0, side)
+
+
+def _groups(holes: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """Row names and record filters: per kind, all, per project."""
+    project_of = {h["id"]: h["project"] for h in holes}
+    groups: list[tuple[str, Any]] = [
+        ("single-line", lambda r: r["kind"] == "single_line"),
+        ("multi-line", lambda r: r["kind"] == "multi_line"),
+        ("all", lambda r: True),
+    ]
+    for project in sorted(set(project_of.values())):
+        groups.append((project, lambda r, p=project: project_of.get(r["id"]) == p))
+    return groups
+
+
+def _count(rows: list[dict[str, Any]], key: str) -> int:
+    return sum(bool(r.get(key)) for r in rows)
+
+
+def side_table(model: str, holes: list[dict[str, Any]], records: list[dict[str, Any]]) -> str:
+    """Markdown: each side's passes and exact matches (holes and %) per kind and project, median latency."""
+    sides = sorted({r["side"] for r in records}, key=_side_order)
+    names = {s: label(s, _layouts(records)) for s in sides}
+    head = "| holes |" + "".join(
+        f" {names[s]} pass | {names[s]} exact | {names[s]} median ms |" for s in sides
+    )
+    lines = [
+        f"Model: {model}; {len({r['id'] for r in records})} holes; sides: "
+        + ", ".join(f"{s} ({names[s]})" for s in sides),
+        "",
+        head,
+        "|---|" + "---|---|---|" * len(sides),
+    ]
+    for name, keep in _groups(holes):
+        if not any(keep(r) for r in records):
+            continue
+        cells = []
+        for side in sides:
+            rows = [r for r in records if r["side"] == side and keep(r)]
+            if not rows:
+                cells.append(" - | - | - |")
+                continue
+            passed, exact, n = _count(rows, "passed"), _count(rows, "exact"), len(rows)
+            cells.append(
+                f" {passed}/{n} ({100 * passed / n:.1f}%) | {exact}/{n} "
+                f"| {statistics.median(r['ms'] for r in rows):.0f} |"
+            )
+        lines.append(f"| {name} |" + "".join(cells))
+    return "\n".join(lines)
+
+
+def _signed(value: int) -> str:
+    return f"{value:+d}" if value else "0"
+
+
+def compare(holes: list[dict[str, Any]], records: list[dict[str, Any]], new: str, old: str) -> str:
+    """``new`` against ``old`` on the holes both have, in holes per kind and project, then the flips."""
+    by_side: dict[str, dict[str, dict[str, Any]]] = {new: {}, old: {}}
+    for record in records:
+        if record["side"] in by_side:
+            by_side[record["side"]][record["id"]] = record
+    common = sorted(set(by_side[new]) & set(by_side[old]))
+    a, b = label(new, _layouts(records)), label(old, _layouts(records))
+    lines = [f"{a} ({new}) vs {b} ({old}), {len(common)} holes both have:"]
+    for name, keep in _groups(holes):
+        ids = [i for i in common if keep(by_side[new][i])]
+        if not ids:
+            continue
+        ours = [by_side[new][i] for i in ids]
+        theirs = [by_side[old][i] for i in ids]
+        p, q = _count(ours, "passed"), _count(theirs, "passed")
+        x, y = _count(ours, "exact"), _count(theirs, "exact")
+        n = len(ids)
+        lines.append(
+            f"- {name}: {a} {p}/{n} vs {b} {q}/{n} ({_signed(p - q)}); "
+            f"exact {x}/{n} vs {y}/{n} ({_signed(x - y)})"
+        )
+    flips = [i for i in common if bool(by_side[new][i].get("passed")) != bool(by_side[old][i].get("passed"))]
+    if flips:
+        lines.append(f"  holes that flipped ({len(flips)}):")
+    for hole_id in flips:
+        mine, other = by_side[new][hole_id], by_side[old][hole_id]
+        verdict = "passes" if mine.get("passed") else "fails"
+        mine_text, other_text = _short(mine["completion"]), _short(other["completion"])
+        lines.append(f"  - {hole_id}: {a} {verdict}: {a} {mine_text} / {b} {other_text}")
+    return "\n".join(lines)
+
+
+def typed_summary(records: list[dict[str, Any]]) -> str:
+    """For each ``ours-typedK`` side: how often the hole's request was in the place made on arrival."""
+    lines: list[str] = []
+    for side in sorted({r["side"] for r in records if typed_lines(r["side"]) is not None}, key=_side_order):
+        k = typed_lines(side) or 0
+        rows = [r for r in records if r["side"] == side]
+        checks = [r.get("typed") or {} for r in rows]
+        with_item = [c for c in checks if c.get("samePlace") is not None]
+        arrivals = [c["arrivalPlace"] for c in checks if isinstance(c.get("arrivalPlace"), dict)]
+        evaluated = [
+            int(r["provenance"]["evaluatedTokens"])
+            for r in rows
+            if r.get("provenance") and r["provenance"].get("evaluatedTokens") is not None
+        ]
+        lines.append(
+            f"{side}: {len(rows)} holes; the arrival request offered an item (its place known) at "
+            f"{len(arrivals)}, a new place at {sum(bool(a.get('arrived')) for a in arrivals)}; the hole's "
+            f"request was in the place made on arrival with regionLines == {k + 1} at "
+            f"{sum(bool(c.get('samePlace')) for c in with_item)} of {len(with_item)} holes with an item "
+            f"({len(checks) - len(with_item)} without: place unknown); median prompt tokens evaluated "
+            f"for the hole's request: {statistics.median(evaluated) if evaluated else '-'}"
+        )
+        other = sorted(
+            {
+                (c.get("layout"), bool((c.get("place") or {}).get("arrived")), c.get("regionLines"))
+                for c in with_item
+                if not c.get("samePlace")
+            },
+            key=str,
+        )
+        if other:
+            lines.append(f"  not in the place (layout, arrived, regionLines): {other}")
+    return "\n".join(lines)
+
+
+def report(model: str, holes: list[dict[str, Any]], records: list[dict[str, Any]]) -> str:
+    """Every table the records allow: per side, the comparisons between sides, the typed-lines check."""
+    sides = {r["side"] for r in records}
+    parts = [side_table(model, holes, records)]
+    if {"baseline", "ours"} <= sides:
+        parts.append(table(model, holes, records))
+    pairs = [("ours", "ours-cursor"), ("ours", "baseline")]
+    for side in sorted(sides, key=_side_order):
+        if typed_lines(side) is not None:
+            pairs += [(side, "ours-cursor"), (side, "ours")]
+    parts += [compare(holes, records, new, old) for new, old in pairs if {new, old} <= sides]
+    typed = typed_summary(records)
+    if typed:
+        parts.append(typed)
+    return "\n\n".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -353,12 +671,30 @@ def main() -> None:
     parser.add_argument("--model", default="0.5b", help="0.5b, 1.5b or a GGUF path")
     parser.add_argument("--limit", type=int, default=0, help="only the first N holes of each kind")
     parser.add_argument("--projects", default="", help="comma-separated project names to keep")
-    parser.add_argument("--sides", default="baseline,ours")
+    parser.add_argument(
+        "--sides",
+        default=None,
+        help="comma-separated: baseline, ours (region layout), ours-cursor, ours-typedK "
+        "(default baseline,ours; with --typed-lines only ours-typedK)",
+    )
+    parser.add_argument(
+        "--typed-lines",
+        type=int,
+        default=0,
+        metavar="K",
+        help="add the side ours-typedK: K lines typed since arriving at the place (region layout)",
+    )
     parser.add_argument("--score-only", action="store_true")
     parser.add_argument("--kinds", default="", help="only these hole kinds (single_line, multi_line)")
     parser.add_argument("--ids", type=Path, default=None, help="only the hole ids listed in this file")
     parser.add_argument(
         "--redo", action="store_true", help="drop the selected holes' results of --sides first, then generate"
+    )
+    parser.add_argument(
+        "--server-threads",
+        type=int,
+        default=0,
+        help="the servers' --threads (default: theirs); the outputs do not depend on it, only the timings",
     )
     parser.add_argument("--out", type=Path, default=None, help="results file (default results/<model>.jsonl)")
     args = parser.parse_args()
@@ -379,17 +715,27 @@ def main() -> None:
     if args.ids is not None:
         wanted = set(args.ids.read_text().split())
         holes = [h for h in holes if h["id"] in wanted]
+    if args.sides is None:
+        sides = [] if args.typed_lines else ["baseline", "ours"]
+    else:
+        sides = [side for side in args.sides.split(",") if side]
+    if args.typed_lines and f"ours-typed{args.typed_lines}" not in sides:
+        sides.append(f"ours-typed{args.typed_lines}")
+    for side in sides:
+        if side != "baseline":
+            side_settings(side)
     label = args.model if args.model in ("0.5b", "1.5b") else Path(args.model).stem
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = args.out or RESULTS / f"{label}.jsonl"
+    plain_sides = set(sides) <= {"baseline", "ours"}
+    out = args.out or RESULTS / (f"{label}.jsonl" if plain_sides else f"{label}-layouts.jsonl")
     if args.redo and out.exists():
-        redo = {(h["id"], side) for h in holes for side in args.sides.split(",")}
+        redo = {(h["id"], side) for h in holes for side in sides}
         kept = [r for r in _done(out).values() if (r["id"], r["side"]) not in redo]
         out.write_text("".join(json.dumps(r) + "\n" for r in kept))
     if not args.score_only:
-        asyncio.run(generate(holes, model_path(args.model), args.sides.split(","), out))
+        asyncio.run(generate(holes, model_path(args.model), sides, out, args.server_threads))
     records = score(load_holes(), out)
-    print(table(label, load_holes(), records))
+    print(report(label, load_holes(), records))
 
 
 if __name__ == "__main__":
