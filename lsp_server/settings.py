@@ -45,7 +45,7 @@ class CompletionSettings:
     temperature: float = 0.0
     max_document_bytes: int = 5 * 1024 * 1024
     prompt_layout: Literal["region", "cursor"] = "region"
-    max_predict_ms: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    max_predict_ms: int = attrs.field(default=500, validator=attrs.validators.ge(0))
     region_lines: int = attrs.field(default=32, validator=attrs.validators.ge(0))
     region_chars: int = attrs.field(default=1536, validator=attrs.validators.ge(0))
 

@@ -24,7 +24,12 @@ from lsp_server.settings import CompletionSettings
 SOURCE = Path(colorsys.__file__).read_text()  # a real file; the user types into its middle
 URI = "file:///project/colorsys.py"
 SETTINGS = CompletionSettings(
-    prefix_tokens=600, suffix_tokens=300, outline_tokens=64, neighbour_tokens=0, max_tokens_single_line=6
+    prefix_tokens=600,
+    suffix_tokens=300,
+    outline_tokens=64,
+    neighbour_tokens=0,
+    max_tokens_single_line=6,
+    max_predict_ms=0,
 )
 
 

@@ -73,7 +73,7 @@ def engine(smollm2_path: Path) -> Iterator[Engine]:
 
 
 async def test_inflight_generation_is_kept_when_typing_matches_it(engine: Engine) -> None:
-    settings = CompletionSettings(max_tokens_multi_line=300, max_lines_multi_line=200)
+    settings = CompletionSettings(max_tokens_multi_line=300, max_lines_multi_line=200, max_predict_ms=0)
     service = CompletionService(lambda: engine, lambda: settings)
     text = "def fibonacci(n):\n    \n"
     first_plan = plan_at(text, 1, 4, settings)
