@@ -744,6 +744,10 @@ class Engine:
         llm = self._llm
         states = self._states
         assert states is not None
+        # Only a recurrent state needs checkpoints; a KV cache is cut anywhere. Without them the prompt is
+        # evaluated in whole batches: fewer decode calls, and the same prompt from the same start is split
+        # the same way whatever its layout's cache points (llama.cpp's results depend on the split).
+        checkpoints = states.hybrid and states.enabled
         step = max(1, self.config.prompt_batch)
         position = start
         while position < len(tokens):
@@ -754,7 +758,7 @@ class Engine:
             end = min(len(tokens), position + (step if position < prompt_size else 1))
             if position < prompt_size < end:
                 end = prompt_size
-            upcoming = [point for point in cache_points if position < point < end]
+            upcoming = [point for point in cache_points if position < point < end] if checkpoints else []
             if upcoming:
                 end = min(upcoming)
             chunk = tokens[position:end]
@@ -762,7 +766,7 @@ class Engine:
             job.evaluated += len(chunk)
             self.stats.prompt_tokens_evaluated += len(chunk)
             position = end
-            if position in cache_points:
+            if checkpoints and position in cache_points:
                 states.save(tokens[:position], pinned=position in pinned)
                 self.stats.checkpoint_saves = states.saves
         return None
