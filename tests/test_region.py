@@ -100,7 +100,7 @@ def test_arriving_mid_word_the_region_starts_at_the_word_and_a_backspace_past_it
     line = SOURCE.index("    maxc = max(r, g, b)\n")
     at = line + len("    maxc = ma")
     first = places.locate(URI, SOURCE, at, BOUND)
-    assert first.arrived and first.region == " ma"  # the last pre-token: the prompt's head ends before it
+    assert first.arrived and first.region == " ma"  # the word with its space: the head ends before it
     typed = SOURCE[:at] + "x" + SOURCE[at:]
     assert places.locate(URI, typed, at + 1, BOUND).region == " max"
     # Backspace over " ma" and the "=" before it: past the head's end, on its line, all else unchanged.

@@ -24,22 +24,22 @@ Everything here is plain text; the prompt built for a place is stored on it by t
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Hashable
 from typing import Any
 
 import attrs
 
+from lsp_server.prompt.healing import partial_word
+
 # Characters an editor inserts after the cursor by itself (auto-closing pairs), at most this many.
 AUTO_CLOSERS = frozenset(")]}\"'`")
 _MAX_AUTO_CLOSERS = 4
 
-# What token healing takes back at the cursor (prompt/healing.py: a partial word, not all digits, or
-# trailing spaces), with the space before a word that byte-level BPE glues to it (`` r`` of ``        r``).
-# The place's head ends where it starts, so on arrival the region is what healing removes and the prompt
-# is, token for token, the cursor layout's (379 of 400 random positions in colorsys.py with Qwen3.5's
-# tokenizer; the rest differ in how far healing backs off inside the word).
-_LAST_PIECE = re.compile(r" ?(?=[\w$]*[^\W\d])[\w$]+$|[ \t]+$")
+# The word before the cursor is what token healing takes back (``partial_word``); the space before a word
+# goes with it, as byte-level BPE glues it (`` r`` of ``        r``). The place's head ends there, so on
+# arrival the prompt is, token for token, the cursor layout's (379 of 400 random positions in colorsys.py
+# with Qwen3.5's tokenizer; the rest differ in how far healing backs off inside the word).
+_MAX_WORD = 64
 
 
 @attrs.frozen
@@ -64,7 +64,7 @@ class Place:
     line_start: int
     """The start of the line the region starts on, in ``source``."""
     head_end: int
-    """Where the region starts in ``source``: the start of the word at the cursor (``_LAST_PIECE``)."""
+    """Where the region starts in ``source``: the start of the word at the cursor (see ``_MAX_WORD``)."""
     tail_start: int
     """Where the tail starts in ``source``: the cursor."""
     line_rest: int
@@ -165,13 +165,16 @@ class Places:
         line_start = text.rfind("\n", 0, offset) + 1
         line_end = text.find("\n", offset)
         rest = (len(text) if line_end < 0 else line_end) - offset
-        piece = _LAST_PIECE.search(text, max(line_start, offset - 64), offset)
+        word = partial_word(text[max(line_start, offset - _MAX_WORD) : offset])
+        head_end = offset - len(word)
+        if word and word[0] not in " \t" and text[line_start:head_end].endswith(" "):
+            head_end -= 1
         return Place(
             number,
             number if lineage is None else lineage,
             text,
             line_start,
-            offset if piece is None else piece.start(),
+            head_end,
             offset,
             rest,
             inherited=inherited,
@@ -188,5 +191,5 @@ class Places:
 
 
 def grown_region(place: Place, text: str, offset: int) -> str:
-    """The region of a place just made at ``offset`` (the word at the cursor, ``_LAST_PIECE``)."""
+    """The region of a place just made at ``offset`` (the word at the cursor, with its space)."""
     return text[place.head_end : offset]
