@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--hf-file", help="GGUF file name inside --hf-repo")
     serve.add_argument("--n-ctx", type=int, help="context size in tokens (default 4096)")
     serve.add_argument("--threads", type=int, help="CPU threads for the model")
+    serve.add_argument(
+        "--gpu-layers",
+        type=int,
+        metavar="N",
+        help="GPU layers (-1: all; default: all if the build can)",
+    )
     serve.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: protocol too)")
     serve.add_argument("--log-file", metavar="FILE", help="write logs here instead of stderr")
     headless.add_subcommands(commands)
@@ -59,6 +65,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         settings.model.n_ctx = args.n_ctx
     if args.threads:
         settings.model.n_threads = args.threads
+    if args.gpu_layers is not None:
+        settings.model.gpu_layers = args.gpu_layers
     if args.verbose:
         settings.log_level = "debug"
     return settings

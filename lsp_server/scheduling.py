@@ -30,7 +30,7 @@ from lsp_server.completion import (
     visible_start,
 )
 from lsp_server.document import DocumentSnapshot, locate, offset_of
-from lsp_server.engine.engine import Engine, EngineState, GenerationRequest, GenerationResult
+from lsp_server.model_api import Engine, EngineState, GenerationRequest, GenerationResult
 from lsp_server.settings import CompletionSettings
 
 logger = logging.getLogger(__name__)

@@ -19,19 +19,16 @@ from lsp_server import __version__
 from lsp_server.completion import Completion, CompletionPlan, Skip
 from lsp_server.config.layers import SettingsStore
 from lsp_server.config.watch import FileWatcher
-from lsp_server.context.workspace import WorkspaceContext
 from lsp_server.document import DocumentSnapshot
-from lsp_server.engine.engine import (
-    Engine,
-    EngineConfig,
-    EngineEvent,
-    EngineState,
-)
+from lsp_server.engine.engine import Engine
+from lsp_server.engine.llama.backend import LlamaBackend, LlamaConfig
 from lsp_server.engine.model_source import ModelSpec
+from lsp_server.model_api import EngineEvent, EngineState
 from lsp_server.pause import collect_at_pause
 from lsp_server.prompt.templates import PromptLibrary
 from lsp_server.scheduling import CompletionService
 from lsp_server.settings import Settings
+from lsp_server.workspace import WorkspaceContext
 
 logger = logging.getLogger(__name__)
 
@@ -102,15 +99,18 @@ class QwenLanguageServer(LanguageServer):
         if self.engine is not None and previous.model != self.settings.model:
             self.reload_engine()
 
-    def _engine_config(self) -> EngineConfig:
+    def _engine_config(self) -> LlamaConfig:
         model = self.settings.model
-        return EngineConfig(
+        return LlamaConfig(
             model=_spec(self.settings),
             n_ctx=model.n_ctx,
             n_threads=model.n_threads,
             prompt_batch=model.prompt_batch,
             use_mmap=model.use_mmap,
             seed=model.seed,
+            gpu_layers=model.gpu_layers,
+            flash_attention=model.flash_attention,
+            kv_cache_type=model.kv_cache_type,
         )
 
     def reload_engine(self) -> None:
@@ -119,7 +119,7 @@ class QwenLanguageServer(LanguageServer):
         def on_event(event: EngineEvent) -> None:
             logger.debug("next model: %s %s", event.kind, event.message)
 
-        engine = Engine(self._engine_config(), on_event)
+        engine = Engine(LlamaBackend(self._engine_config()), on_event)
         self._next_engine = engine
         engine.start()
         self.run_task(self._swap_engine(engine))
@@ -153,7 +153,7 @@ class QwenLanguageServer(LanguageServer):
         def on_event(event: EngineEvent) -> None:
             loop.call_soon_threadsafe(self._on_engine_event, event)
 
-        self.engine = Engine(config, on_event)
+        self.engine = Engine(LlamaBackend(config), on_event)
         self.run_task(self._begin_progress())
         self.engine.start()
         self._warm_open_documents(self.engine)

@@ -100,7 +100,8 @@ class StateCache:
             self.kv_reused_tokens += lcp
             return Prepared(lcp, "append")
         if not self.hybrid:
-            if lcp > 0 and llm._ctx.kv_cache_seq_rm(-1, lcp, -1):
+            memory = self._llama_cpp.llama_get_memory(llm.ctx)
+            if lcp > 0 and self._llama_cpp.llama_memory_seq_rm(memory, SEQ, lcp, -1):
                 llm.n_tokens = lcp
                 self.kv_reused_tokens += lcp
                 return Prepared(lcp, "kv")
