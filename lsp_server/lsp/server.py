@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 
 from lsp_server import __version__
@@ -48,6 +50,13 @@ def _spec(settings: Settings) -> ModelSpec:
     )
 
 
+if TYPE_CHECKING:
+    from pygls.server import ServerErrors
+
+# A rejected message is shown to the user at most this often (every one is logged).
+REJECTION_NOTICE_S = 60.0
+
+
 class QwenLanguageServer(LanguageServer):
     """One server, one resident model."""
 
@@ -72,6 +81,8 @@ class QwenLanguageServer(LanguageServer):
         self.prompts = PromptLibrary()
         self.watcher: FileWatcher | None = None
         self._next_engine: Engine | None = None
+        self.rejected_messages = 0
+        self._rejection_shown = -REJECTION_NOTICE_S
 
     @property
     def client_has_inline_completion(self) -> bool:
@@ -186,6 +197,21 @@ class QwenLanguageServer(LanguageServer):
         task.add_done_callback(done)
 
     # --- messages to the user ----------------------------------------------------------------
+
+    def report_server_error(self, error: Exception, source: ServerErrors) -> None:
+        """A message the server could not handle: one log line each, a notice at most once a minute.
+
+        pygls shows every failed notification to the user; a client (or anyone on a TCP port) that sends
+        thousands of bad messages would open thousands of windows.
+        """
+        self.rejected_messages += 1
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:400]
+        logger.warning("rejected a message (%s)", reason)
+        now = time.monotonic()
+        if source is FeatureRequestError or now - self._rejection_shown < REJECTION_NOTICE_S:
+            return
+        self._rejection_shown = now
+        super().report_server_error(error, source)
 
     def warn(self, message: str) -> None:
         """Tell the user something went wrong but the server carries on."""
@@ -402,5 +428,6 @@ class QwenLanguageServer(LanguageServer):
             "lateParses": self.context.trees.late_parses,
             "skippedParses": self.context.trees.skipped_parses,
             "pauseCollections": self.pause_collections,
+            "rejectedMessages": self.rejected_messages,
             "lastPauseCollectionMs": round(self.last_pause_collection_ms, 2),
         }
