@@ -14,6 +14,7 @@ from typing import IO, BinaryIO, cast
 
 from lsp_server import __version__
 from lsp_server.client import commands as headless
+from lsp_server.logs import OneLineRejections
 from lsp_server.settings import Settings
 
 logger = logging.getLogger("lsp_server")
@@ -72,40 +73,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return settings
 
 
-# Longest log line written for a message the server rejects (its params can be megabytes).
-_REJECTION_CHARS = 400
-
-
-class OneLineRejections(logging.Filter):
-    """A message the server rejects is logged as one line (what and why), never as a traceback.
-
-    pygls logs a malformed or invalid message with the whole cattrs traceback (tens of lines each): a
-    client that sends garbage, or anyone who reaches a TCP port, would fill the log. The line keeps the
-    message's first line and the exception's own one-line reason.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite pygls' multi-line warnings and errors in place; never drops a record."""
-        if not record.name.startswith("pygls") or record.levelno < logging.WARNING:
-            return True
-        message = record.getMessage()
-        head, _, rest = message.partition("\n")
-        reason = ""
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            reason = f"{type(error).__name__}: {error}".strip()
-        elif rest.strip():
-            reason = [line for line in rest.splitlines() if line.strip()][-1].strip()
-        if not reason and len(message) <= _REJECTION_CHARS:
-            return True
-        line = f"{head} ({reason})" if reason else head
-        record.msg = " ".join(line.split())[:_REJECTION_CHARS]
-        record.args = ()
-        record.exc_info = None
-        record.exc_text = None
-        return True
-
-
 def configure_logging(verbose: int, log_file: str | None, stream: IO[str]) -> None:
     """Send logs to ``log_file`` or ``stream``; keep pygls quiet unless -vv."""
     handler: logging.Handler
@@ -147,6 +114,10 @@ def serve(args: argparse.Namespace) -> int:
     else:
         log_stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
     configure_logging(args.verbose, args.log_file, log_stream)
+    if os.environ.get("QWEN_LSP_TRACEMALLOC"):
+        import tracemalloc
+
+        tracemalloc.start(8)  # for qwenLsp/memory (bench/soak.py); slows the server down
     settings = settings_from_args(args)
     server = create_server(settings)
     logger.info("qwen-lsp %s starting (%s)", __version__, "stdio" if stdio else "network")

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from lsp_server.memory import CacheSize
+
 
 @attrs.frozen
 class FimTokens:
@@ -268,6 +270,9 @@ class Engine(Protocol):
 
     def warm_tokens(self, text: str) -> None:
         """Tokenize a document's lines in the background, off the request path (a hint; may do nothing)."""
+
+    def cache_sizes(self) -> dict[str, CacheSize]:
+        """What the engine's caches hold, by name (bytes, entries, bound)."""
 
     def close(self) -> None:
         """Stop serving and free the model; pending requests end with ``not_ready``."""

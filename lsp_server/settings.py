@@ -44,6 +44,14 @@ class ModelSettings:
             "is quantized, off on the CPU (the CPU's results stay what they were)."
         },
     )
+    token_cache_mib: int = attrs.field(
+        default=32,
+        validator=attrs.validators.ge(1),
+        metadata={
+            "description": "Memory for the token cache (tokens of lines seen before, so prompts are not "
+            "tokenized again), in MiB; a 5,000-line file takes about 3."
+        },
+    )
     kv_cache_type: Literal["f16", "q8_0", "q4_0"] = attrs.field(
         default="f16",
         metadata={

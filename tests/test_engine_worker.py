@@ -21,6 +21,7 @@ from lsp_server.document import DocumentSnapshot
 from lsp_server.engine.engine import Engine
 from lsp_server.engine.gguf_check import ModelFileError
 from lsp_server.engine.jobs import Control, Job, Progress
+from lsp_server.memory import CacheSize
 from lsp_server.model_api import (
     CancelToken,
     EngineEvent,
@@ -137,6 +138,9 @@ class ScriptedBackend:
 
     def warm(self, text: str, stop: Callable[[], bool]) -> None:
         self.warmed.append(text)
+
+    def cache_sizes(self) -> dict[str, CacheSize]:
+        return {}
 
     def close(self) -> None:
         self.closed = True

@@ -62,7 +62,7 @@ def test_doctor_says_what_the_build_can_do_and_what_is_used(smollm2_path: Path, 
     assert facts["gpuOffload"] is offload
     assert facts["gpuLayers"] == (20 if offload else 0)
     assert facts["flashAttention"] is True and facts["kvCacheType"] == "q8_0"
-    assert "flash attention on, KV cache q8_0" in check["message"]
+    assert "flash attention on, KV cache q8_0" in check["summary"]
     if not offload:
         assert check["status"] == "warn" and "gpuLayers is 20" in check["fix"]
 

@@ -313,34 +313,32 @@ def smollm2_engine(smollm2_path: Path) -> Iterator[Engine]:
     engine.close()
 
 
-def sampled_tokens(engine: Engine) -> list[int]:
-    """Record the ids the engine samples (a spy on the real ``Llama.sample``, which still does the work)."""
-    llm = engine._llm
-    recorded: list[int] = []
-    original = type(llm).sample
+def sampled_tokens(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the ids the engine samples (a spy on llama.cpp's ``llama_sampler_sample``)."""
+    import llama_cpp
 
-    def sample(**kwargs: Any) -> int:
-        token = int(original(llm, **kwargs))
+    recorded: list[int] = []
+    original = llama_cpp.llama_sampler_sample
+
+    def sample(*args: Any) -> int:
+        token = int(original(*args))
         recorded.append(token)
         return token
 
-    llm.sample = sample
+    monkeypatch.setattr(llama_cpp, "llama_sampler_sample", sample)
     return recorded
 
 
 def test_engine_spells_the_healed_characters_first_and_returns_only_what_follows(
-    smollm2_engine: Engine,
+    smollm2_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = smollm2_engine
-    recorded = sampled_tokens(engine)
+    recorded = sampled_tokens(monkeypatch)
     streamed: list[str] = []
-    try:
-        request = healed_request(GENERATOR, max_tokens=8)
-        request.stop_rule = None
-        request.on_text = streamed.append
-        result = engine.submit(request).result(timeout=600)
-    finally:
-        del engine._llm.sample
+    request = healed_request(GENERATOR, max_tokens=8)
+    request.stop_rule = None
+    request.on_text = streamed.append
+    result = engine.submit(request).result(timeout=600)
     assert result.prompt is not None
     healing = result.prompt.healing
     assert healing == " yi"

@@ -22,6 +22,7 @@ from collections import deque
 
 from lsp_server.engine.gguf_check import ModelFileError
 from lsp_server.engine.jobs import Backend, Job
+from lsp_server.memory import CacheSize, text_bytes
 from lsp_server.model_api import (
     EngineEvent,
     EngineState,
@@ -143,6 +144,13 @@ class Engine:
     def tokenizer(self) -> Tokenizer | None:
         """The loaded model's tokenizer (thread-safe: the vocabulary is read-only); None before load."""
         return self.backend.tokenizer
+
+    def cache_sizes(self) -> dict[str, CacheSize]:
+        """The backend's caches, and the documents waiting to be tokenized in the background."""
+        sizes = dict(self.backend.cache_sizes())
+        waiting = list(self._warm_texts)
+        sizes["warmQueue"] = CacheSize(sum(text_bytes(text) for text in waiting), len(waiting))
+        return sizes
 
     # --- worker ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import attrs
 
+from lsp_server.memory import CacheSize
 from lsp_server.model_api import (
     CancelToken,
     EngineStats,
@@ -77,6 +78,9 @@ class Backend(Protocol):
 
     def warm(self, text: str, stop: Callable[[], bool]) -> None:
         """Tokenize ``text``'s lines ahead of need (any thread; may do nothing)."""
+
+    def cache_sizes(self) -> dict[str, CacheSize]:
+        """What the backend's caches hold (by name), for ``qwenLsp/stats``."""
 
     def close(self) -> None:
         """Free the model."""

@@ -25,6 +25,7 @@ from lsp_server.engine.jobs import Control, Job, Progress, record_overrun
 from lsp_server.engine.llama.state_cache import StateCache
 from lsp_server.engine.llama.tokenizer import LlamaTokenizer
 from lsp_server.engine.model_source import ModelSpec, resolve_model
+from lsp_server.memory import CacheSize
 from lsp_server.model_api import FimTokens, GenerationResult, ModelInfo
 from lsp_server.prompt.fim import common_prefix, detect_fim_tokens
 from lsp_server.prompt.healing import TokenConstraint, natural_cuts
@@ -49,6 +50,7 @@ class LlamaConfig:
     flash_attention: str = "auto"
     """"on", "off", or "auto" (on when layers are offloaded or the KV cache is quantized)."""
     kv_cache_type: str = "f16"
+    token_cache_bytes: int = 32 * 1024 * 1024
 
 
 @attrs.frozen
@@ -252,6 +254,15 @@ class LlamaBackend:
         if self._tokenizer is not None:
             self._tokenizer.warm(text, stop)
 
+    def cache_sizes(self) -> dict[str, CacheSize]:
+        """The token cache and the recurrent-state checkpoints."""
+        sizes: dict[str, CacheSize] = {}
+        if self._tokenizer is not None:
+            sizes["tokens"] = self._tokenizer.cache.size()
+        if self._states is not None:
+            sizes["checkpoints"] = self._states.size()
+        return sizes
+
     def close(self) -> None:
         """Free the model and its context."""
         if self._llm is not None:
@@ -309,7 +320,7 @@ class LlamaBackend:
             ) from exc
         self._log = log
         self._llm = llm
-        self._tokenizer = LlamaTokenizer(llm)
+        self._tokenizer = LlamaTokenizer(llm, cache_bytes=self.config.token_cache_bytes)
         self.info = self._describe(llm, path, gguf.architecture, time.perf_counter() - started)
         self._states = StateCache(
             llm,

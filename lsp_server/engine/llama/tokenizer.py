@@ -6,13 +6,13 @@ import ctypes
 from collections.abc import Callable
 from typing import Any
 
-from lsp_server.prompt.token_cache import TokenCache
+from lsp_server.prompt.token_cache import DEFAULT_MAX_BYTES, TokenCache
 
 
 class LlamaTokenizer:
     """A loaded ``llama_cpp.Llama``'s tokenizer, as prompt builders use it (``model_api.Tokenizer``)."""
 
-    def __init__(self, llm: Any) -> None:
+    def __init__(self, llm: Any, cache_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self._llm = llm
         self._raw: tuple[Any, Any] | None = None
         model = getattr(llm, "model", None)
@@ -20,7 +20,7 @@ class LlamaTokenizer:
             import llama_cpp
 
             self._raw = (llama_cpp, llama_cpp.llama_model_get_vocab(model))
-        self._cache = TokenCache(self._plain)
+        self._cache = TokenCache(self._plain, max_bytes=cache_bytes)
         self._piece_buffer = ctypes.create_string_buffer(256)
 
     def _tokenize(self, text: str, special: bool) -> list[int]:
