@@ -37,7 +37,7 @@ class Decoder:
     def __init__(self, path: Path) -> None:
         import llama_cpp
 
-        from lsp_server.engine.engine import _without_extra_buffer_types, model_fim_tokens
+        from lsp_server.engine.llama.backend import _without_extra_buffer_types, model_fim_tokens
 
         self.lib = llama_cpp
         with _without_extra_buffer_types():

@@ -40,11 +40,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from lsp_server.completion import CompletionPlan, finish_completion, make_request  # noqa: E402
 from lsp_server.context.languages import parse  # noqa: E402
-from lsp_server.context.workspace import WorkspaceContext  # noqa: E402
 from lsp_server.document import DocumentSnapshot  # noqa: E402
-from lsp_server.engine.engine import GenerationResult, ModelInfo, ModelTokenizer, model_fim_tokens  # noqa: E402
+from lsp_server.engine.llama.backend import model_fim_tokens  # noqa: E402
+from lsp_server.engine.llama.tokenizer import LlamaTokenizer  # noqa: E402
+from lsp_server.model_api import GenerationResult, ModelInfo  # noqa: E402
 from lsp_server.pause import collect_at_pause  # noqa: E402
 from lsp_server.settings import CompletionSettings  # noqa: E402
+from lsp_server.workspace import WorkspaceContext  # noqa: E402
 
 LINES = 5000
 KEYS_PER_SITE = 10
@@ -55,7 +57,7 @@ def _stdlib(name: str) -> Path:
     return Path(sysconfig.get_paths()["stdlib"]) / name
 
 
-def _tokenizer(model: str) -> tuple[ModelTokenizer, ModelInfo]:
+def _tokenizer(model: str) -> tuple[LlamaTokenizer, ModelInfo]:
     import llama_cpp
     from models import model_path
 
@@ -73,7 +75,7 @@ def _tokenizer(model: str) -> tuple[ModelTokenizer, ModelInfo]:
         bos=(),
         load_seconds=0.0,
     )
-    return ModelTokenizer(llm), info
+    return LlamaTokenizer(llm), info
 
 
 def _pct(values: list[float], q: float) -> float:

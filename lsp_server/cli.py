@@ -14,6 +14,7 @@ from typing import IO, BinaryIO, cast
 
 from lsp_server import __version__
 from lsp_server.client import commands as headless
+from lsp_server.logs import OneLineRejections
 from lsp_server.settings import Settings
 
 logger = logging.getLogger("lsp_server")
@@ -35,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--hf-file", help="GGUF file name inside --hf-repo")
     serve.add_argument("--n-ctx", type=int, help="context size in tokens (default 4096)")
     serve.add_argument("--threads", type=int, help="CPU threads for the model")
+    serve.add_argument(
+        "--gpu-layers",
+        type=int,
+        metavar="N",
+        help="GPU layers (-1: all; default: all if the build can)",
+    )
     serve.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: protocol too)")
     serve.add_argument("--log-file", metavar="FILE", help="write logs here instead of stderr")
     headless.add_subcommands(commands)
@@ -59,6 +66,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         settings.model.n_ctx = args.n_ctx
     if args.threads:
         settings.model.n_threads = args.threads
+    if args.gpu_layers is not None:
+        settings.model.gpu_layers = args.gpu_layers
     if args.verbose:
         settings.log_level = "debug"
     return settings
@@ -72,6 +81,7 @@ def configure_logging(verbose: int, log_file: str | None, stream: IO[str]) -> No
     else:
         handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(OneLineRejections())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -104,6 +114,10 @@ def serve(args: argparse.Namespace) -> int:
     else:
         log_stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
     configure_logging(args.verbose, args.log_file, log_stream)
+    if os.environ.get("QWEN_LSP_TRACEMALLOC"):
+        import tracemalloc
+
+        tracemalloc.start(8)  # for qwenLsp/memory (bench/soak.py); slows the server down
     settings = settings_from_args(args)
     server = create_server(settings)
     logger.info("qwen-lsp %s starting (%s)", __version__, "stdio" if stdio else "network")

@@ -24,12 +24,13 @@ from lsp_server.context.completion_kind import (
 from lsp_server.context.languages import detect_language, parse
 from lsp_server.context.neighbours import Snippet
 from lsp_server.document import Cursor, DocumentSnapshot, locate, offset_of
-from lsp_server.engine.engine import (
+from lsp_server.model_api import (
     GenerationRequest,
     GenerationResult,
     ModelInfo,
-    ModelTokenizer,
+    PromptLayout,
     StopRule,
+    Tokenizer,
 )
 from lsp_server.postprocess.stops import multi_line_stop, single_line_stop
 from lsp_server.postprocess.syntax import PostprocessContext, block_close_stop, first_stop, postprocess
@@ -40,7 +41,6 @@ from lsp_server.prompt.context_prompt import (
     build_stable_prompt,
     region_prompt,
 )
-from lsp_server.prompt.fim import PromptLayout
 from lsp_server.prompt.region import Located, Place, Places, RegionBound
 from lsp_server.settings import CompletionSettings
 
@@ -193,7 +193,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
     """The engine request for a plan: context assembled and prompt built on the engine's worker."""
     notes: dict[str, Any] = {}
 
-    def context_of(info: ModelInfo, tokenize: ModelTokenizer, keep: KeptWindow | None = None) -> FileContext:
+    def context_of(info: ModelInfo, tokenize: Tokenizer, keep: KeptWindow | None = None) -> FileContext:
         tree = plan.tree
         if tree is None and plan.language is not None:
             tree = parse(plan.language, plan.snapshot.text)
@@ -225,7 +225,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
             heal=settings.token_healing,
         )
 
-    def stable_for(place: Place, info: ModelInfo, tokenize: ModelTokenizer) -> StablePrompt:
+    def stable_for(place: Place, info: ModelInfo, tokenize: Tokenizer) -> StablePrompt:
         key = _stable_key(info, settings)
         stable: StablePrompt | None = place.built.get(key)
         if stable is not None:
@@ -242,7 +242,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
         notes["place"]["front"] = "kept window" if kept else "built"
         return stable
 
-    def build(info: ModelInfo, tokenize: ModelTokenizer) -> PromptLayout:
+    def build(info: ModelInfo, tokenize: Tokenizer) -> PromptLayout:
         started = time.perf_counter()
         place = plan.place
         if place is None:

@@ -21,13 +21,12 @@ import attrs
 
 from lsp_server.engine.gguf_check import GgufInfo, ModelFileError, inspect_gguf
 from lsp_server.engine.model_source import DEFAULT_HF_FILE, DEFAULT_HF_REPO
-from lsp_server.settings import Settings
+from lsp_server.settings import ModelSettings, Settings
 
 logger = logging.getLogger(__name__)
 
 Status = Literal["ok", "warn", "fail"]
 
-_FTYPE_GUESSED = 1024  # llama.cpp's LLAMA_FTYPE_GUESSED flag bit
 _CPU_FEATURES_SHOWN = (
     "AVX",
     "AVX2",
@@ -83,18 +82,10 @@ def quantization_name(file_type: object) -> str | None:
     if not isinstance(file_type, int) or isinstance(file_type, bool):
         return None
     try:
-        import llama_cpp
+        from lsp_server.engine.llama.probe import file_type_name
     except (ImportError, OSError):
         return None
-    value = file_type & ~_FTYPE_GUESSED
-    for name in dir(llama_cpp):
-        if (
-            name.startswith("LLAMA_FTYPE_")
-            and name != "LLAMA_FTYPE_GUESSED"
-            and getattr(llama_cpp, name) == value
-        ):
-            return name.removeprefix("LLAMA_FTYPE_").removeprefix("MOSTLY_")
-    return None
+    return file_type_name(file_type)
 
 
 def _available_memory() -> int | None:
@@ -180,28 +171,19 @@ def check_model(choice: ModelChoice) -> tuple[Check, GgufInfo | None]:
 def check_tokenizer(path: Path) -> Check:
     """Load the model's vocabulary with llama.cpp: is the architecture known, and are there FIM tokens."""
     try:
-        import llama_cpp
-
-        from lsp_server.engine.engine import llama_log, model_fim_tokens
+        from lsp_server.engine.llama.probe import read_vocabulary
     except (ImportError, OSError) as exc:
         return Check("tokenizer", "fail", f"llama.cpp cannot be imported: {exc}", fix="Reinstall qwen-lsp.")
-    log = llama_log()
-    log.recent_errors.clear()
     try:
-        llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
-    except (ValueError, RuntimeError, OSError) as exc:
-        reason = log.explain() or str(exc)
+        vocabulary = read_vocabulary(path)
+    except ModelFileError as exc:
         return Check(
             "tokenizer",
             "fail",
-            f"llama.cpp cannot read this model: {reason}",
+            f"llama.cpp cannot read this model: {exc}",
             fix="Use a GGUF model of an architecture this llama.cpp build supports (see `llama.cpp` below).",
         )
-    try:
-        fim = model_fim_tokens(llm)
-        n_vocab = int(llm.n_vocab())
-    finally:
-        llm.close()
+    fim, n_vocab = vocabulary.fim, vocabulary.n_vocab
     facts: dict[str, Any] = {"vocabSize": n_vocab, "fim": fim is not None}
     if fim is None:
         return Check(
@@ -243,10 +225,11 @@ def _cpu_flags() -> set[str]:
     return set(found.group(1).split()) if found else set()
 
 
-def check_llama_cpp() -> Check:
-    """The llama.cpp build: version, CPU features it was built with, GPU offload."""
+def check_llama_cpp(model: ModelSettings | None = None) -> Check:
+    """The llama.cpp build: version, CPU features it was built with, GPU offload and what the settings use."""
     try:
-        import llama_cpp
+        from lsp_server.engine.llama.backend import resolve_acceleration
+        from lsp_server.engine.llama.probe import build_facts
     except (ImportError, OSError) as exc:
         return Check(
             "llama.cpp",
@@ -254,25 +237,39 @@ def check_llama_cpp() -> Check:
             f"llama-cpp-python cannot be imported: {exc}",
             fix="Reinstall it: pip install --force-reinstall --no-cache-dir llama-cpp-python",
         )
-    system_info = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace")
+    build = build_facts()
+    system_info = build.system_info
     backends = parse_system_info(system_info)
     cpu = backends.get("CPU", {})
     enabled = [name for name in _CPU_FEATURES_SHOWN if cpu.get(name) == "1"]
-    gpu = bool(llama_cpp.llama_supports_gpu_offload())
+    gpu = build.gpu_offload
     facts: dict[str, Any] = {
-        "version": llama_cpp.__version__,
+        "version": build.version,
         "systemInfo": system_info.strip(),
         "cpuFeatures": enabled,
         "gpuOffload": gpu,
         "threads": os.cpu_count(),
     }
+    model = model or ModelSettings()
+    use = resolve_acceleration(
+        model.gpu_layers, model.flash_attention, model.kv_cache_type, gpu_offload_supported=gpu
+    )
+    facts.update(gpuLayers=use.gpu_layers, flashAttention=use.flash_attention, kvCacheType=use.kv_cache_type)
+    layers = "all layers" if use.gpu_layers == -1 else f"{use.gpu_layers} layers"
     check = Check(
         "llama.cpp",
         "ok",
-        f"llama-cpp-python {llama_cpp.__version__}, CPU: {' '.join(enabled) or 'baseline'}, "
-        f"GPU offload: {'yes' if gpu else 'no (CPU only)'}",
+        f"llama-cpp-python {build.version}, CPU: {' '.join(enabled) or 'baseline'}, "
+        f"GPU offload: {'yes' if gpu else 'no (CPU only)'}; in use: {layers} on the GPU, flash attention "
+        f"{'on' if use.flash_attention else 'off'}, KV cache {use.kv_cache_type}",
         facts,
     )
+    if model.gpu_layers not in (None, 0) and not gpu:
+        check.status = "warn"
+        check.fix = (
+            f"model.gpuLayers is {model.gpu_layers} but this build cannot offload to a GPU: rebuild "
+            'llama-cpp-python with GPU support (README, "GPU offload").'
+        )
     if cpu.get("AMX_INT8") == "1" or "amx_tile" in _cpu_flags():
         check.notes.append(
             "This CPU has AMX. llama.cpp's AMX path crashes on it (SIGSEGV on the first decode), so the "
@@ -318,7 +315,7 @@ def check_grammars() -> Check:
 
 def check_settings(
     settings: Settings, workspace: Path, overrides: Mapping[str, Any] | None, overrides_origin: str | None
-) -> Check:
+) -> tuple[Check, Settings]:
     """The settings the server would start with: defaults, ``qwen-lsp.toml`` files, initializationOptions."""
     from lsp_server.config.layers import SettingsStore
 
@@ -338,7 +335,7 @@ def check_settings(
     }
     sources = ", ".join(files) if files else "defaults only, no qwen-lsp.toml"
     if problems:
-        return Check(
+        failed = Check(
             "settings",
             "fail",
             f"{len(problems)} problem(s): " + "; ".join(problems),
@@ -346,7 +343,8 @@ def check_settings(
             fix="Fix or remove these keys; the server ignores them and keeps the previous values "
             "(`qwen-lsp config --print` shows where each value comes from).",
         )
-    return Check("settings", "ok", f"settings parse ({sources})", facts)
+        return failed, resolved.settings
+    return Check("settings", "ok", f"settings parse ({sources})", facts), resolved.settings
 
 
 def read_settings_file(path: Path) -> tuple[Mapping[str, Any] | None, Check | None]:
@@ -368,16 +366,15 @@ def run_checks(
     checks = [model]
     if info is not None:
         checks.append(check_tokenizer(info.path))
-    checks += [check_llama_cpp(), check_grammars()]
     overrides: Mapping[str, Any] | None = None
     if settings_file is not None:
         overrides, problem = read_settings_file(settings_file)
         if problem is not None:
-            return [*checks, problem]
-    checks.append(
-        check_settings(settings, workspace, overrides, str(settings_file) if settings_file else None)
+            return [*checks, check_llama_cpp(settings.model), check_grammars(), problem]
+    settings_check, resolved = check_settings(
+        settings, workspace, overrides, str(settings_file) if settings_file else None
     )
-    return checks
+    return [*checks, check_llama_cpp(resolved.model), check_grammars(), settings_check]
 
 
 def exit_code(checks: list[Check]) -> int:

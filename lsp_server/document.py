@@ -113,3 +113,17 @@ def offset_of(text: str, cursor: Cursor) -> int:
         return cursor.character
     lines = lines_of(text)
     return sum(map(len, lines[: cursor.line])) + cursor.line + cursor.character
+
+
+def indent_width(text: str, tab_width: int = 4, start_column: int = 0) -> int:
+    """Return the column reached by the leading spaces/tabs of ``text`` (tabs to tab stops)."""
+    tab = max(tab_width, 1)
+    column = start_column
+    for ch in text:
+        if ch == " ":
+            column += 1
+        elif ch == "\t":
+            column = (column // tab + 1) * tab
+        else:
+            break
+    return column - start_column

@@ -30,7 +30,8 @@ from lsp_server.completion import (
     visible_start,
 )
 from lsp_server.document import DocumentSnapshot, locate, offset_of
-from lsp_server.engine.engine import Engine, EngineState, GenerationRequest, GenerationResult
+from lsp_server.memory import CacheSize, text_bytes
+from lsp_server.model_api import Engine, EngineState, GenerationRequest, GenerationResult
 from lsp_server.settings import CompletionSettings
 
 logger = logging.getLogger(__name__)
@@ -63,20 +64,40 @@ class CacheHit:
     provenance: dict[str, Any] = attrs.field(factory=dict, eq=False)
 
 
-class SuggestionCache:
-    """An LRU of recent suggestions keyed by the text around the cursor."""
+def _suggestion_bytes(suggestion: Suggestion) -> int:
+    # The provenance is a few dozen small values; the texts around the cursor are what can be large.
+    texts = (suggestion.uri, suggestion.prefix, suggestion.suffix, suggestion.text)
+    return sum(text_bytes(text) for text in texts) + 2048
 
-    def __init__(self, capacity: int = 64) -> None:
+
+class SuggestionCache:
+    """An LRU of recent suggestions keyed by the text around the cursor, bounded by count and bytes.
+
+    Each entry holds the document's text before and after the cursor (the key), so in a big file a few
+    entries are megabytes: ``max_bytes`` bounds them (the oldest go first).
+    """
+
+    def __init__(self, capacity: int = 64, max_bytes: int = 16 * 1024 * 1024) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self._entries: OrderedDict[tuple[str, str, str], Suggestion] = OrderedDict()
+        self._bytes = 0
 
     def put(self, suggestion: Suggestion) -> None:
         """Remember a suggestion (the newest wins for the same context)."""
         key = (suggestion.uri, suggestion.prefix, suggestion.suffix)
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= _suggestion_bytes(old)
         self._entries[key] = suggestion
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+        self._bytes += _suggestion_bytes(suggestion)
+        while len(self._entries) > 1 and (len(self._entries) > self.capacity or self._bytes > self.max_bytes):
+            _, gone = self._entries.popitem(last=False)
+            self._bytes -= _suggestion_bytes(gone)
+
+    def size(self) -> CacheSize:
+        """Bytes and entries held now."""
+        return CacheSize(self._bytes, len(self._entries), self.max_bytes)
 
     def lookup(self, uri: str, prefix: str, suffix: str) -> CacheHit | None:
         """The rest of a suggestion whose start the user has typed since it was made, if any."""
@@ -98,7 +119,7 @@ class SuggestionCache:
     def forget(self, uri: str) -> None:
         """Drop every entry of a closed document."""
         for key in [key for key in self._entries if key[0] == uri]:
-            del self._entries[key]
+            self._bytes -= _suggestion_bytes(self._entries.pop(key))
 
 
 class TypingTracker:
@@ -120,6 +141,10 @@ class TypingTracker:
             gap = now - last
             self.interval_s = gap if self.interval_s is None else 0.8 * self.interval_s + 0.2 * gap
         # a long pause says nothing about typing speed
+
+    def forget(self, uri: str) -> None:
+        """A document was closed."""
+        self._last_keystroke.pop(uri, None)
 
     def observed(self, seconds: float) -> None:
         """Record how long the model took for one completion."""
@@ -262,6 +287,9 @@ class CompletionService:
         """Forget a closed document."""
         self.cache.forget(uri)
         self._cancel_background(uri)
+        self._latest.pop(uri, None)
+        self._keystrokes.pop(uri, None)
+        self.typing.forget(uri)
         flight = self._inflight.pop(uri, None)
         if flight is not None:
             flight.cancel("document closed")

@@ -12,7 +12,9 @@ from typing import Any, Literal
 import attrs
 import cattrs
 
-from lsp_server.engine.model_source import DEFAULT_HF_FILE, DEFAULT_HF_REPO
+# The default model, fetched from the Hugging Face hub when no model path is set.
+DEFAULT_HF_REPO = "unsloth/Qwen3.5-4B-GGUF"
+DEFAULT_HF_FILE = "Qwen3.5-4B-Q4_K_M.gguf"
 
 
 @attrs.define
@@ -27,6 +29,36 @@ class ModelSettings:
     prompt_batch: int = 64
     use_mmap: bool = False
     seed: int = 0
+    gpu_layers: int | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.ge(-1)),
+        metadata={
+            "description": "Layers offloaded to the GPU (llama.cpp `n_gpu_layers`; -1: all). Empty: all "
+            "layers when this llama.cpp build can offload (CUDA, Metal, Vulkan ...), else 0 (CPU only)."
+        },
+    )
+    flash_attention: Literal["auto", "on", "off"] = attrs.field(
+        default="auto",
+        metadata={
+            "description": "Flash attention. 'auto': on when layers are offloaded to a GPU or the KV cache "
+            "is quantized, off on the CPU (the CPU's results stay what they were)."
+        },
+    )
+    token_cache_mib: int = attrs.field(
+        default=32,
+        validator=attrs.validators.ge(1),
+        metadata={
+            "description": "Memory for the token cache (tokens of lines seen before, so prompts are not "
+            "tokenized again), in MiB; a 5,000-line file takes about 3."
+        },
+    )
+    kv_cache_type: Literal["f16", "q8_0", "q4_0"] = attrs.field(
+        default="f16",
+        metadata={
+            "description": "Data type of the KV cache; 'q8_0' halves its memory (needs flash attention, "
+            "which 'auto' then turns on)."
+        },
+    )
 
 
 @attrs.define

@@ -7,8 +7,8 @@ from typing import Any
 from lsp_server.context.assemble import ContextBudget, assemble_file_context
 from lsp_server.context.languages import parse
 from lsp_server.context.neighbours import Snippet
+from lsp_server.model_api import FimTokens, PromptLayout
 from lsp_server.prompt.context_prompt import PromptInputs, build_context_prompt
-from lsp_server.prompt.fim import FimTokens, PromptLayout
 
 QWEN_FIM = FimTokens(151659, 151661, 151660, 151663, 151664)
 PLAIN_FIM = FimTokens(1, 3, 2)

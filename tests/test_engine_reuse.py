@@ -9,17 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.engine.engine import (
-    Engine,
-    EngineConfig,
-    GenerationRequest,
-    GenerationResult,
-    ModelInfo,
-    ModelTokenizer,
-)
+from lsp_server.engine.engine import Engine
+from lsp_server.engine.llama.backend import LlamaBackend, LlamaConfig
 from lsp_server.engine.model_source import ModelSpec
+from lsp_server.model_api import GenerationRequest, GenerationResult, ModelInfo, PromptLayout, Tokenizer
 from lsp_server.postprocess.stops import single_line_stop
-from lsp_server.prompt.fim import PromptLayout, build_fim_prompt
+from lsp_server.prompt.fim import build_fim_prompt
 
 SOURCE = (
     "import os\n\n\ndef list_python_files(folder):\n    names = os.listdir(folder)\n"
@@ -44,14 +39,16 @@ def typing_session() -> list[tuple[str, str]]:
 
 
 def engine_for(path: Path, *, reuse: bool) -> Engine:
-    engine = Engine(EngineConfig(model=ModelSpec(path=path), n_ctx=1024, state_reuse=reuse, prompt_batch=16))
+    engine = Engine(
+        LlamaBackend(LlamaConfig(model=ModelSpec(path=path), n_ctx=1024, state_reuse=reuse, prompt_batch=16))
+    )
     engine.start()
     assert engine.wait_ready(600), engine.failure
     return engine
 
 
 def request(prefix: str, suffix: str, max_tokens: int = 12) -> GenerationRequest:
-    def build(info: ModelInfo, tokenize: ModelTokenizer) -> PromptLayout:
+    def build(info: ModelInfo, tokenize: Tokenizer) -> PromptLayout:
         return build_fim_prompt(
             prefix, suffix, fim=info.fim, tokenize=tokenize, prefix_budget=400, suffix_budget=64, bos=info.bos
         )

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from lsp_server.prompt.fim import (
-    FimTokens,
-    build_fim_prompt,
-    clip_prefix,
-    clip_suffix,
-    detect_fim_tokens,
-)
+from lsp_server.model_api import FimTokens
+from lsp_server.prompt.fim import build_fim_prompt, clip_prefix, clip_suffix, detect_fim_tokens
 
 QWEN_VOCAB = {
     "<|fim_prefix|>": 151659,

@@ -20,14 +20,8 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from lsp_server.engine import model_source
 from lsp_server.engine.gguf_check import ModelFileError
-from lsp_server.engine.model_source import (
-    DEFAULT_HF_FILE,
-    DEFAULT_HF_REPO,
-    ModelSpec,
-    ProgressForwarder,
-    download_progress_bar,
-    resolve_model,
-)
+from lsp_server.engine.model_source import ModelSpec, ProgressForwarder, download_progress_bar, resolve_model
+from lsp_server.settings import DEFAULT_HF_FILE, DEFAULT_HF_REPO
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 Event = tuple[int, int | None, str]

@@ -53,3 +53,16 @@ def test_the_next_pause_collects_again_once_enough_was_made_since() -> None:
     assert later() is None
     assert gc.get_freeze_count() > len(made)  # the survivors are frozen again
     assert all(len(gc.get_objects(generation)) < len(made) for generation in range(3))
+
+
+def test_garbage_among_frozen_objects_does_not_outlive_two_pauses() -> None:
+    node, other = _Node(), _Node()
+    node.other, other.other = other, node
+    dead = weakref.ref(node)
+    assert collect_at_pause() is not None  # the cycle is alive: frozen with the survivors
+    del node, other  # now garbage, but frozen objects are never collected while frozen
+    gc.collect()
+    assert dead() is not None
+    collect_at_pause()  # the first pause after may skip (little was made since) ...
+    collect_at_pause()  # ... the second never does
+    assert dead() is None

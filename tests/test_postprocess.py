@@ -2,13 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from lsp_server.postprocess.stops import (
-    MultiLineStop,
-    StopRule,
-    indent_width,
-    multi_line_stop,
-    single_line_stop,
-)
+from lsp_server.document import indent_width
+from lsp_server.postprocess.stops import MultiLineStop, StopRule, multi_line_stop, single_line_stop
 from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
 from tests.helpers import decode, first_fire
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.model_api import FimTokens
 from lsp_server.prompt.chat import EMPTY_THINK, is_thinking_model, render_chat
-from lsp_server.prompt.fim import FimTokens
 from lsp_server.prompt.templates import (
     TEMPLATE_NAMES,
     PromptLibrary,

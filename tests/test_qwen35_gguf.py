@@ -416,7 +416,7 @@ def test_qwen35_special_tokens_parse_as_the_wheel(
 
 
 def test_qwen35_fim_and_special_ids_seen_by_llama_cpp(qwentok_vocab_llm: llama_cpp.Llama) -> None:
-    from lsp_server.engine.engine import model_fim_tokens
+    from lsp_server.engine.llama.backend import model_fim_tokens
 
     v = _vocab_ptr(qwentok_vocab_llm)
     assert qwentok_vocab_llm.n_vocab() == 248_077
@@ -492,9 +492,9 @@ def test_cli_writes_qwen35_tokenizer_model(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_model_tokenizer_keeps_pieces_longer_than_32_bytes(qwentok_vocab_llm: llama_cpp.Llama) -> None:
-    from lsp_server.engine.engine import ModelTokenizer
+    from lsp_server.engine.llama.tokenizer import LlamaTokenizer
 
-    tokenizer = ModelTokenizer(qwentok_vocab_llm)
+    tokenizer = LlamaTokenizer(qwentok_vocab_llm)
     text = "def f():\n" + " " * 40 + "return 1\n# " + "-" * 64 + "\n"
     tokens = tokenizer(text)
     assert tokenizer.detokenize(tokens) == text

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from lsp_server.context.assemble import ContextBudget, KeptWindow, assemble_file_context
 from lsp_server.context.languages import parse
+from lsp_server.model_api import FimTokens
 from lsp_server.prompt.context_prompt import PromptInputs, build_stable_prompt, region_prompt
-from lsp_server.prompt.fim import FimTokens, common_prefix
+from lsp_server.prompt.fim import common_prefix
 from lsp_server.prompt.region import Places, RegionBound
 from tests.test_context_prompt import QWEN_FIM, TOKENIZER
 

@@ -15,11 +15,13 @@ import attrs
 import pytest
 
 from lsp_server.completion import CompletionPlan, make_request
-from lsp_server.context.workspace import WorkspaceContext
 from lsp_server.document import DocumentSnapshot
-from lsp_server.engine.engine import Engine, EngineConfig, GenerationResult
+from lsp_server.engine.engine import Engine
+from lsp_server.engine.llama.backend import LlamaBackend, LlamaConfig
 from lsp_server.engine.model_source import ModelSpec
+from lsp_server.model_api import GenerationResult
 from lsp_server.settings import CompletionSettings
+from lsp_server.workspace import WorkspaceContext
 
 SOURCE = Path(colorsys.__file__).read_text()  # a real file; the user types into its middle
 URI = "file:///project/colorsys.py"
@@ -88,8 +90,8 @@ class Typist:
 
 
 def engine_for(path: Path, *, reuse: bool, batch: int = 32) -> Engine:
-    config = EngineConfig(model=ModelSpec(path=path), n_ctx=2048, state_reuse=reuse, prompt_batch=batch)
-    engine = Engine(config)
+    config = LlamaConfig(model=ModelSpec(path=path), n_ctx=2048, state_reuse=reuse, prompt_batch=batch)
+    engine = Engine(LlamaBackend(config))
     engine.start()
     assert engine.wait_ready(600), engine.failure
     return engine

@@ -12,7 +12,8 @@ import pytest
 
 from lsp_server.completion import CompletionPlan, plan_completion
 from lsp_server.document import DocumentSnapshot
-from lsp_server.engine.engine import Engine, EngineConfig
+from lsp_server.engine.engine import Engine
+from lsp_server.engine.llama.backend import LlamaBackend, LlamaConfig
 from lsp_server.engine.model_source import ModelSpec
 from lsp_server.scheduling import CompletionService, Suggestion, SuggestionCache, TypingTracker
 from lsp_server.settings import CompletionSettings
@@ -65,7 +66,7 @@ def plan_at(text: str, line: int, column: int, settings: CompletionSettings) -> 
 
 @pytest.fixture
 def engine(smollm2_path: Path) -> Iterator[Engine]:
-    engine = Engine(EngineConfig(model=ModelSpec(path=smollm2_path), n_ctx=1024))
+    engine = Engine(LlamaBackend(LlamaConfig(model=ModelSpec(path=smollm2_path), n_ctx=1024)))
     engine.start()
     assert engine.wait_ready(600)
     yield engine
@@ -139,7 +140,7 @@ def test_opened_documents_are_tokenized_in_the_background(engine: Engine) -> Non
 def test_closing_the_engine_stops_background_tokenization_first(smollm2_path: Path) -> None:
     import sysconfig
 
-    engine = Engine(EngineConfig(model=ModelSpec(path=smollm2_path), n_ctx=1024))
+    engine = Engine(LlamaBackend(LlamaConfig(model=ModelSpec(path=smollm2_path), n_ctx=1024)))
     engine.start()
     assert engine.wait_ready(600)
     text = (Path(sysconfig.get_paths()["stdlib"]) / "_pydecimal.py").read_text()

@@ -351,9 +351,9 @@ def test_small_documents_are_always_parsed_on_the_spot() -> None:
 def test_a_block_header_typed_while_the_reparse_waits_still_gets_a_body() -> None:
     from lsp_server.completion import CompletionPlan
     from lsp_server.context.completion_kind import CompletionKind
-    from lsp_server.context.workspace import WorkspaceContext
     from lsp_server.document import DocumentSnapshot
     from lsp_server.settings import CompletionSettings
+    from lsp_server.workspace import WorkspaceContext
 
     big = _big_python()
     workspace = WorkspaceContext()

@@ -105,10 +105,10 @@ def test_statements_cut_before_blank_lines_are_warm_too() -> None:
 def test_model_tokenizer_gives_llama_cpp_tokens() -> None:
     import llama_cpp
 
-    from lsp_server.engine.engine import ModelTokenizer
+    from lsp_server.engine.llama.tokenizer import LlamaTokenizer
 
     llm = llama_cpp.Llama(model_path=str(smollm2_gguf()), vocab_only=True, verbose=False)
-    tokenizer = ModelTokenizer(llm)
+    tokenizer = LlamaTokenizer(llm)
     texts = [JS, "", "x", "é 😀 名前\n", "<|endoftext|> stays text", (STDLIB / "colorsys.py").read_text()]
     for text in texts:
         expected = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)

@@ -10,18 +10,20 @@ from typing import Any
 
 import pytest
 
-from lsp_server.engine.engine import (
-    Engine,
-    EngineConfig,
+from lsp_server.engine.engine import Engine
+from lsp_server.engine.llama.backend import LlamaBackend, LlamaConfig, model_token_pieces
+from lsp_server.engine.llama.tokenizer import LlamaTokenizer
+from lsp_server.engine.model_source import ModelSpec
+from lsp_server.model_api import (
+    FimTokens,
     GenerationRequest,
     GenerationResult,
     ModelInfo,
-    ModelTokenizer,
-    model_token_pieces,
+    PromptLayout,
+    Tokenizer,
 )
-from lsp_server.engine.model_source import ModelSpec
 from lsp_server.postprocess.stops import single_line_stop
-from lsp_server.prompt.fim import FimTokens, PromptLayout, build_fim_prompt, clip_prefix, clip_suffix
+from lsp_server.prompt.fim import build_fim_prompt, clip_prefix, clip_suffix
 from lsp_server.prompt.healing import TokenConstraint, heal_prompt_tail, natural_cuts, partial_word
 
 # --- heal_prompt_tail on stand-in tokenizers ----------------------------------------------------------------
@@ -88,11 +90,11 @@ def smollm2_vocab(smollm2_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def tokenizer(smollm2_vocab: Any) -> ModelTokenizer:
-    return ModelTokenizer(smollm2_vocab)
+def tokenizer(smollm2_vocab: Any) -> LlamaTokenizer:
+    return LlamaTokenizer(smollm2_vocab)
 
 
-def heal(tokenizer: ModelTokenizer, text: str) -> tuple[str, str]:
+def heal(tokenizer: LlamaTokenizer, text: str) -> tuple[str, str]:
     tokens = tokenizer(text)
     kept, removed = heal_prompt_tail(tokens, tokenizer.detokenize)
     assert kept == tokens[: len(kept)]
@@ -118,18 +120,18 @@ def heal(tokenizer: ModelTokenizer, text: str) -> tuple[str, str]:
         ("print(x)\n", ""),
     ],
 )
-def test_heal_with_smollm2(tokenizer: ModelTokenizer, text: str, removed: str) -> None:
+def test_heal_with_smollm2(tokenizer: LlamaTokenizer, text: str, removed: str) -> None:
     assert heal(tokenizer, text)[1] == removed
 
 
-def test_heal_non_ascii_identifiers_with_smollm2(tokenizer: ModelTokenizer) -> None:
+def test_heal_non_ascii_identifiers_with_smollm2(tokenizer: LlamaTokenizer) -> None:
     kept, removed = heal(tokenizer, "    café_naïve")
     assert removed.endswith("ïve") and "\ufffd" not in kept + removed
     kept, removed = heal(tokenizer, "    变量名")
     assert removed and removed.endswith("名") and "\ufffd" not in kept
 
 
-def test_long_words_are_healed_only_in_part(tokenizer: ModelTokenizer) -> None:
+def test_long_words_are_healed_only_in_part(tokenizer: LlamaTokenizer) -> None:
     kept, removed = heal(tokenizer, "x = some_really_long_identifier_name_that_goes_on")
     assert removed and "some_really" in kept
 
@@ -216,7 +218,7 @@ def test_allowed_is_fast_on_a_150k_vocabulary(smollm2_vocab: Any) -> None:
 # --- build_fim_prompt ---------------------------------------------------------------------------------------
 
 
-def test_build_fim_prompt_without_healing_is_unchanged(tokenizer: ModelTokenizer) -> None:
+def test_build_fim_prompt_without_healing_is_unchanged(tokenizer: LlamaTokenizer) -> None:
     prefix, suffix = "def gen():\n    yi", "\n    return\n"
     fim = FimTokens(1, 2, 3)
     expected_tokens = (
@@ -248,7 +250,7 @@ def test_build_fim_prompt_without_healing_is_unchanged(tokenizer: ModelTokenizer
     assert plain_function == off  # a tokenizer that cannot detokenize cannot heal
 
 
-def test_build_fim_prompt_with_healing_drops_the_partial_word(tokenizer: ModelTokenizer) -> None:
+def test_build_fim_prompt_with_healing_drops_the_partial_word(tokenizer: LlamaTokenizer) -> None:
     prefix, suffix = "def gen():\n    yi", "\n    return\n"
     fim = FimTokens(1, 2, 3)
     for fim_tokens in (fim, None):
@@ -278,7 +280,9 @@ GENERATOR = "def fibonacci(limit):\n    a, b = 0, 1\n    while a < limit:\n     
 
 
 def engine_for(path: Path, *, reuse: bool = True) -> Engine:
-    engine = Engine(EngineConfig(model=ModelSpec(path=path), n_ctx=1024, state_reuse=reuse, prompt_batch=16))
+    engine = Engine(
+        LlamaBackend(LlamaConfig(model=ModelSpec(path=path), n_ctx=1024, state_reuse=reuse, prompt_batch=16))
+    )
     engine.start()
     assert engine.wait_ready(600), engine.failure
     return engine
@@ -287,7 +291,7 @@ def engine_for(path: Path, *, reuse: bool = True) -> Engine:
 def healed_request(
     prefix: str, suffix: str = "", *, heal: bool = True, max_tokens: int = 12
 ) -> GenerationRequest:
-    def build(info: ModelInfo, tokenize: ModelTokenizer) -> PromptLayout:
+    def build(info: ModelInfo, tokenize: Tokenizer) -> PromptLayout:
         return build_fim_prompt(
             prefix,
             suffix,
@@ -309,34 +313,32 @@ def smollm2_engine(smollm2_path: Path) -> Iterator[Engine]:
     engine.close()
 
 
-def sampled_tokens(engine: Engine) -> list[int]:
-    """Record the ids the engine samples (a spy on the real ``Llama.sample``, which still does the work)."""
-    llm = engine._llm
-    recorded: list[int] = []
-    original = type(llm).sample
+def sampled_tokens(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the ids the engine samples (a spy on llama.cpp's ``llama_sampler_sample``)."""
+    import llama_cpp
 
-    def sample(**kwargs: Any) -> int:
-        token = int(original(llm, **kwargs))
+    recorded: list[int] = []
+    original = llama_cpp.llama_sampler_sample
+
+    def sample(*args: Any) -> int:
+        token = int(original(*args))
         recorded.append(token)
         return token
 
-    llm.sample = sample
+    monkeypatch.setattr(llama_cpp, "llama_sampler_sample", sample)
     return recorded
 
 
 def test_engine_spells_the_healed_characters_first_and_returns_only_what_follows(
-    smollm2_engine: Engine,
+    smollm2_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = smollm2_engine
-    recorded = sampled_tokens(engine)
+    recorded = sampled_tokens(monkeypatch)
     streamed: list[str] = []
-    try:
-        request = healed_request(GENERATOR, max_tokens=8)
-        request.stop_rule = None
-        request.on_text = streamed.append
-        result = engine.submit(request).result(timeout=600)
-    finally:
-        del engine._llm.sample
+    request = healed_request(GENERATOR, max_tokens=8)
+    request.stop_rule = None
+    request.on_text = streamed.append
+    result = engine.submit(request).result(timeout=600)
     assert result.prompt is not None
     healing = result.prompt.healing
     assert healing == " yi"

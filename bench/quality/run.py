@@ -101,7 +101,7 @@ class Baseline:
     def __init__(self, model: Path) -> None:
         import llama_cpp
 
-        from lsp_server.engine.engine import _without_extra_buffer_types, model_fim_tokens
+        from lsp_server.engine.llama.backend import _without_extra_buffer_types, model_fim_tokens
 
         with _without_extra_buffer_types():
             self.llm = llama_cpp.Llama(

@@ -31,6 +31,7 @@ def _server_flags() -> argparse.ArgumentParser:
     common.add_argument("--hf-repo", help="Hugging Face repo of the model (passed to the server)")
     common.add_argument("--hf-file", help="GGUF file name inside --hf-repo (passed to the server)")
     common.add_argument("--threads", type=int, help="CPU threads for the model (passed to the server)")
+    common.add_argument("--gpu-layers", type=int, metavar="N", help="layers offloaded to the GPU (-1: all)")
     common.add_argument("--temperature", type=float, help="sampling temperature (0 = greedy, the default)")
     common.add_argument("--seed", type=int, help="sampling seed, for repeatable runs with a temperature > 0")
     common.add_argument(
@@ -142,6 +143,8 @@ def _options(args: argparse.Namespace) -> ServerOptions:
         extra += ["--hf-file", args.hf_file]
     if args.threads:
         extra += ["--threads", str(args.threads)]
+    if args.gpu_layers is not None:
+        extra += ["--gpu-layers", str(args.gpu_layers)]
     return ServerOptions(
         model=args.model,
         temperature=args.temperature,

@@ -19,8 +19,7 @@ import attrs
 import tree_sitter
 
 from lsp_server.context.languages import SUPPORTED_LANGUAGES, parse
-from lsp_server.document import lines_of
-from lsp_server.postprocess.stops import indent_width
+from lsp_server.document import indent_width, lines_of
 
 
 class CompletionKind(enum.Enum):

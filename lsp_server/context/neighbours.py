@@ -39,6 +39,7 @@ from lsp_server.context.syntax_tree import (
     render_signature,
     top_level_nodes,
 )
+from lsp_server.memory import ENTRY_OVERHEAD, CacheSize, text_bytes
 
 CountTokens = Callable[[str], int]
 
@@ -323,6 +324,22 @@ class SnippetRing:
             self._chunks = [chunk for chunk in self._chunks if chunk.uri != uri]
             self._definitions.pop(uri, None)
             self._recency.pop(uri, None)
+
+    def size(self) -> CacheSize:
+        """Bytes of the chunks' and definitions' texts held, and the number of both."""
+        with self._lock:
+            total = entries = 0
+            for chunk in self._chunks:
+                total += text_bytes(chunk.text) + 32 * (len(chunk.lines) + len(chunk.words)) + ENTRY_OVERHEAD
+                entries += 1
+            for by_name in self._definitions.values():
+                for definitions in by_name.values():
+                    for definition in definitions:
+                        total += (
+                            text_bytes(definition.text) + text_bytes(definition.signature) + ENTRY_OVERHEAD
+                        )
+                        entries += 1
+            return CacheSize(total, entries)
 
     def pick(
         self,

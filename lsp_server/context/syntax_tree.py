@@ -20,6 +20,7 @@ import tree_sitter
 
 from lsp_server.context.languages import SUPPORTED_LANGUAGES, detect_language, get_language
 from lsp_server.document import note_edit
+from lsp_server.memory import CacheSize, text_bytes
 
 # ---------------------------------------------------------------------------------------------------------
 # Incremental parse trees
@@ -368,6 +369,21 @@ class SyntaxTrees:
         """Forget the tree of a closed document."""
         with self._lock:
             self._forget(uri)
+
+    def size(self) -> CacheSize:
+        """Documents held and the bytes of their texts (x2: str and UTF-8) and trees (estimated).
+
+        tree-sitter does not report a tree's memory; a tree takes roughly as many bytes as its source
+        (node records for every token), so the estimate counts the source a second time.
+        """
+        with self._lock:
+            held: dict[int, tuple[str, bytes]] = {}
+            for entry in [*self._documents.values(), *(parsed for _, parsed in self._parsed.values())]:
+                held[id(entry)] = (entry.text, entry.source)
+            for behind in self._behind.values():
+                held[id(behind)] = (behind.text, behind.source)
+            total = sum(text_bytes(text) + 2 * text_bytes(source) for text, source in held.values())
+            return CacheSize(total, len(self._documents))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from lsp_server.engine.gguf_check import ModelFileError, check_model_path
+from lsp_server.settings import DEFAULT_HF_FILE, DEFAULT_HF_REPO
 
 __all__ = [
     "DEFAULT_HF_FILE",
@@ -37,9 +38,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_HF_REPO = "unsloth/Qwen3.5-4B-GGUF"
-DEFAULT_HF_FILE = "Qwen3.5-4B-Q4_K_M.gguf"
 
 ProgressCallback: TypeAlias = Callable[[int, int | None, str], None]
 """Called as ``(bytes_done, bytes_total or None, message)``; may run on a download thread."""

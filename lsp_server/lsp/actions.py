@@ -47,7 +47,7 @@ from lsp_server.actions.tasks import (
 )
 from lsp_server.context.languages import detect_language
 from lsp_server.document import DocumentSnapshot, column_to_index
-from lsp_server.engine.engine import EngineState, GenerationRequest, GenerationResult
+from lsp_server.model_api import EngineState, GenerationRequest, GenerationResult
 from lsp_server.prompt.chat import chat_prompt
 from lsp_server.prompt.templates import PromptTemplateError, RenderedPrompt
 

@@ -7,31 +7,34 @@ reported in a message (and the server stays up), and each suggestion is for the 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import time
+import tracemalloc
 import uuid
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.exceptions import FeatureRequestError, JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from lsp_server import __version__
 from lsp_server.completion import Completion, CompletionPlan, Skip
 from lsp_server.config.layers import SettingsStore
 from lsp_server.config.watch import FileWatcher
-from lsp_server.context.workspace import WorkspaceContext
 from lsp_server.document import DocumentSnapshot
-from lsp_server.engine.engine import (
-    Engine,
-    EngineConfig,
-    EngineEvent,
-    EngineState,
-)
+from lsp_server.engine.engine import Engine
+from lsp_server.engine.llama.backend import LlamaBackend, LlamaConfig
 from lsp_server.engine.model_source import ModelSpec
+from lsp_server.logs import one_line_reason
+from lsp_server.model_api import EngineEvent, EngineState
 from lsp_server.pause import collect_at_pause
 from lsp_server.prompt.templates import PromptLibrary
 from lsp_server.scheduling import CompletionService
 from lsp_server.settings import Settings
+from lsp_server.workspace import WorkspaceContext
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +54,35 @@ def _spec(settings: Settings) -> ModelSpec:
     )
 
 
+if TYPE_CHECKING:
+    from pygls.server import ServerErrors
+
+# A rejected message is shown to the user at most this often (every one is logged).
+REJECTION_NOTICE_S = 60.0
+
+
+class QwenProtocol(LanguageServerProtocol):
+    """pygls' protocol, except that a request whose params cannot be read is answered with the error.
+
+    pygls raises out of JSON decoding for such a request, so the client would wait for an answer that
+    never comes; here the request (it has an id and a method) gets the InvalidParams error first.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """Decode one message (called for every JSON object, innermost first)."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if isinstance(data.get("method"), str) and isinstance(data.get("id"), (int, str)):
+                self._send_response(data["id"], None, error.to_response_error())
+            raise
+
+
 class QwenLanguageServer(LanguageServer):
     """One server, one resident model."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        super().__init__(name="qwen-lsp", version=__version__)
+        super().__init__(name="qwen-lsp", version=__version__, protocol_cls=QwenProtocol)
         self.settings = settings or Settings()
         self.engine: Engine | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -75,6 +102,9 @@ class QwenLanguageServer(LanguageServer):
         self.prompts = PromptLibrary()
         self.watcher: FileWatcher | None = None
         self._next_engine: Engine | None = None
+        self.rejected_messages = 0
+        self._memory_baseline: tracemalloc.Snapshot | None = None
+        self._rejection_shown = -REJECTION_NOTICE_S
 
     @property
     def client_has_inline_completion(self) -> bool:
@@ -102,15 +132,19 @@ class QwenLanguageServer(LanguageServer):
         if self.engine is not None and previous.model != self.settings.model:
             self.reload_engine()
 
-    def _engine_config(self) -> EngineConfig:
+    def _engine_config(self) -> LlamaConfig:
         model = self.settings.model
-        return EngineConfig(
+        return LlamaConfig(
             model=_spec(self.settings),
             n_ctx=model.n_ctx,
             n_threads=model.n_threads,
             prompt_batch=model.prompt_batch,
             use_mmap=model.use_mmap,
             seed=model.seed,
+            gpu_layers=model.gpu_layers,
+            flash_attention=model.flash_attention,
+            kv_cache_type=model.kv_cache_type,
+            token_cache_bytes=model.token_cache_mib * 1024 * 1024,
         )
 
     def reload_engine(self) -> None:
@@ -119,7 +153,7 @@ class QwenLanguageServer(LanguageServer):
         def on_event(event: EngineEvent) -> None:
             logger.debug("next model: %s %s", event.kind, event.message)
 
-        engine = Engine(self._engine_config(), on_event)
+        engine = Engine(LlamaBackend(self._engine_config()), on_event)
         self._next_engine = engine
         engine.start()
         self.run_task(self._swap_engine(engine))
@@ -153,7 +187,7 @@ class QwenLanguageServer(LanguageServer):
         def on_event(event: EngineEvent) -> None:
             loop.call_soon_threadsafe(self._on_engine_event, event)
 
-        self.engine = Engine(config, on_event)
+        self.engine = Engine(LlamaBackend(config), on_event)
         self.run_task(self._begin_progress())
         self.engine.start()
         self._warm_open_documents(self.engine)
@@ -186,6 +220,20 @@ class QwenLanguageServer(LanguageServer):
         task.add_done_callback(done)
 
     # --- messages to the user ----------------------------------------------------------------
+
+    def report_server_error(self, error: Exception, source: ServerErrors) -> None:
+        """A message the server could not handle: one log line each, a notice at most once a minute.
+
+        pygls shows every failed notification to the user; a client (or anyone on a TCP port) that sends
+        thousands of bad messages would open thousands of windows.
+        """
+        self.rejected_messages += 1
+        logger.warning("rejected a message (%s)", one_line_reason(error))
+        now = time.monotonic()
+        if source is FeatureRequestError or now - self._rejection_shown < REJECTION_NOTICE_S:
+            return
+        self._rejection_shown = now
+        super().report_server_error(error, source)
 
     def warn(self, message: str) -> None:
         """Tell the user something went wrong but the server carries on."""
@@ -350,6 +398,31 @@ class QwenLanguageServer(LanguageServer):
         self.context.closed(uri)
         self.completions.document_closed(uri)
 
+    def memory_sites(self, action: str, limit: int) -> dict[str, Any]:
+        """Allocation sites that grew, from ``tracemalloc`` (on when ``QWEN_LSP_TRACEMALLOC`` is set).
+
+        "baseline" takes a snapshot; "top" lists the sites that grew most since it (``bench/soak.py``).
+        """
+        if not tracemalloc.is_tracing():
+            return {"tracing": False, "lines": []}
+        gc.collect()
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            (tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib*"))
+        )
+        if action == "baseline" or self._memory_baseline is None:
+            self._memory_baseline = snapshot
+            return {"tracing": True, "lines": []}
+        growth = snapshot.compare_to(self._memory_baseline, "lineno")
+        return {"tracing": True, "lines": [str(stat) for stat in growth[:limit]]}
+
+    def cache_sizes(self) -> dict[str, dict[str, int | None]]:
+        """Every cache's bytes, entries and bound, by name (engine, workspace, scheduler)."""
+        sizes = dict(self.context.sizes())
+        sizes["suggestions"] = self.completions.cache.size()
+        if self.engine is not None:
+            sizes.update(self.engine.cache_sizes())
+        return {name: size.as_json() for name, size in sorted(sizes.items())}
+
     def stats(self) -> dict[str, Any]:
         """Engine counters for tests and debugging."""
         engine = self.engine
@@ -402,5 +475,7 @@ class QwenLanguageServer(LanguageServer):
             "lateParses": self.context.trees.late_parses,
             "skippedParses": self.context.trees.skipped_parses,
             "pauseCollections": self.pause_collections,
+            "rejectedMessages": self.rejected_messages,
+            "caches": self.cache_sizes(),
             "lastPauseCollectionMs": round(self.last_pause_collection_ms, 2),
         }

@@ -15,6 +15,7 @@ from lsp_server.lsp.server import QwenLanguageServer
 from lsp_server.settings import Settings
 
 STATS_METHOD = "qwenLsp/stats"
+MEMORY_METHOD = "qwenLsp/memory"
 ACCEPTED_COMMAND = "qwenLsp.accepted"
 
 
@@ -129,5 +130,11 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
     @server.feature(STATS_METHOD)
     def stats(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
         return ls.stats()
+
+    @server.feature(MEMORY_METHOD)
+    def memory(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
+        action = getattr(params, "action", None) or "top"
+        limit = getattr(params, "limit", None) or 15
+        return ls.memory_sites(str(action), int(limit))
 
     return server

@@ -13,6 +13,8 @@ from typing import Protocol
 
 import attrs
 
+from lsp_server.document import indent_width
+
 
 class StopRule(Protocol):
     """A rule the engine applies to the growing completion text during decoding."""
@@ -20,20 +22,6 @@ class StopRule(Protocol):
     def check(self, generated: str) -> int | None:
         """Return the cut index (keep generated[:idx]) once the completion must end, else None."""
         ...
-
-
-def indent_width(text: str, tab_width: int = 4, start_column: int = 0) -> int:
-    """Return the column reached by the leading spaces/tabs of ``text`` (tabs to tab stops)."""
-    tab = max(tab_width, 1)
-    column = start_column
-    for ch in text:
-        if ch == " ":
-            column += 1
-        elif ch == "\t":
-            column = (column // tab + 1) * tab
-        else:
-            break
-    return column - start_column
 
 
 def _line_break_before(generated: str, newline_index: int) -> int:

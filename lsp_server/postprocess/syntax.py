@@ -49,7 +49,8 @@ import tree_sitter
 from lsp_server.context.completion_kind import previous_code_row, wrapped_header_start
 from lsp_server.context.languages import SUPPORTED_LANGUAGES, get_parser
 from lsp_server.context.syntax_tree import diff_edit, edited_copy, edited_tree, elision_marker
-from lsp_server.postprocess.stops import StopRule, indent_width
+from lsp_server.document import indent_width
+from lsp_server.postprocess.stops import StopRule
 from lsp_server.postprocess.trim import finalize_completion, is_useless, trim_suffix_overlap
 
 TAB_WIDTH = 4

@@ -15,8 +15,7 @@ from typing import Any, NoReturn
 import jinja2
 import jinja2.sandbox
 
-from lsp_server.engine.engine import ModelInfo, ModelTokenizer
-from lsp_server.prompt.fim import PromptLayout, PromptPiece
+from lsp_server.model_api import ModelInfo, PromptLayout, PromptPiece, Tokenizer
 
 EMPTY_THINK = "<think>\n\n</think>\n\n"
 
@@ -76,7 +75,7 @@ def render_chat(
     return text
 
 
-def tokenize_rendered(text: str, contents: Sequence[str], tok: ModelTokenizer) -> list[int]:
+def tokenize_rendered(text: str, contents: Sequence[str], tok: Tokenizer) -> list[int]:
     """Tokens of a chat rendered with NUL-delimited placeholders; contents are tokenized as plain text."""
     tokens: list[int] = []
     for index, part in enumerate(text.split("\x00")):
@@ -87,11 +86,11 @@ def tokenize_rendered(text: str, contents: Sequence[str], tok: ModelTokenizer) -
     return tokens
 
 
-def chat_prompt(messages: Sequence[Mapping[str, str]]) -> Callable[[ModelInfo, ModelTokenizer], PromptLayout]:
+def chat_prompt(messages: Sequence[Mapping[str, str]]) -> Callable[[ModelInfo, Tokenizer], PromptLayout]:
     """A ``GenerationRequest.build_prompt`` that renders ``messages`` with the loaded model's template."""
     frozen = [dict(message) for message in messages]
 
-    def build(info: ModelInfo, tok: ModelTokenizer) -> PromptLayout:
+    def build(info: ModelInfo, tok: Tokenizer) -> PromptLayout:
         bos_text = tok.detokenize(list(info.bos)) if info.bos else ""
         eos_text = tok.detokenize([info.eos]) if info.eos >= 0 else ""
         # Message contents (user code) go through the template as placeholders and are tokenized as plain

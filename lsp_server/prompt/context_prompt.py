@@ -20,7 +20,8 @@ import attrs
 from lsp_server.context.assemble import FileContext
 from lsp_server.context.neighbours import Snippet
 from lsp_server.context.syntax_tree import comment_marker
-from lsp_server.prompt.fim import FimTokens, PromptLayout, PromptPiece, common_prefix
+from lsp_server.model_api import FimTokens, PromptLayout, PromptPiece
+from lsp_server.prompt.fim import common_prefix
 from lsp_server.prompt.healing import heal_prompt_tail
 
 Tokenize = Callable[[str], list[int]]

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-import attrs
-
+from lsp_server.model_api import FimTokens, PromptLayout, PromptPiece
 from lsp_server.prompt.healing import heal_prompt_tail
 
 Tokenize = Callable[[str], list[int]]
@@ -34,18 +33,6 @@ FIM_SPELLINGS: tuple[tuple[str, str, str], ...] = (
 )
 REPO_NAME_SPELLINGS: tuple[str, ...] = ("<|repo_name|>", "<repo_name>", "<reponame>")
 FILE_SEP_SPELLINGS: tuple[str, ...] = ("<|file_sep|>", "<file_sep>", "<filename>")
-
-
-@attrs.frozen
-class FimTokens:
-    """The token ids a model uses to mark the parts of a fill-in-the-middle prompt."""
-
-    prefix: int
-    suffix: int
-    middle: int
-    repo_name: int | None = None
-    file_sep: int | None = None
-    spelling: str = ""
 
 
 def _first_found(lookup: TokenLookup, spellings: Iterable[str]) -> int | None:
@@ -72,37 +59,6 @@ def detect_fim_tokens(
         if pre_id is not None and suf_id is not None and mid_id is not None:
             return FimTokens(pre_id, suf_id, mid_id, repo, sep, spelling=pre_text)
     return None
-
-
-@attrs.frozen
-class PromptPiece:
-    """One named part of a prompt and how many tokens it took (for provenance and logs)."""
-
-    name: str
-    tokens: int
-
-
-@attrs.frozen
-class PromptLayout:
-    """The exact token list sent to the model, with the parts it is made of."""
-
-    tokens: tuple[int, ...]
-    pieces: tuple[PromptPiece, ...]
-    fim: bool
-    cache_points: tuple[int, ...] = ()
-    """Token positions where the next prompt is likely to diverge (the cursor line's start and the last
-    few tokens before the cursor): a hybrid model checkpoints its recurrent state there."""
-    healing: str = ""
-    """Characters before the cursor left out of the prompt (token healing): the engine makes the model
-    spell them again first and returns only what it writes after them."""
-    pinned_points: tuple[int, ...] = ()
-    """Cache points every later prompt of the same place starts with (the end of its stable front): a
-    hybrid model keeps these checkpoints apart, so typing never evicts them."""
-
-    @property
-    def size(self) -> int:
-        """Total prompt length in tokens."""
-        return len(self.tokens)
 
 
 def common_prefix(left: Sequence[int], right: Sequence[int]) -> int:

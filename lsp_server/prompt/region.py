@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from lsp_server.memory import ENTRY_OVERHEAD, CacheSize, text_bytes, tokens_bytes
 from lsp_server.prompt.healing import partial_word
 
 # Characters an editor inserts after the cursor by itself (auto-closing pairs), at most this many.
@@ -122,6 +123,11 @@ class Located:
     """True when this request made the place (arrival, or a region that outgrew its bound)."""
 
 
+def _built_bytes(value: object) -> int:
+    tokens = getattr(value, "tokens", None)
+    return tokens_bytes(tokens) if isinstance(tokens, tuple) else ENTRY_OVERHEAD
+
+
 class Places:
     """The places of each document, most recent first (a jump back to one of them finds it again)."""
 
@@ -183,6 +189,20 @@ class Places:
     def forget(self, uri: str) -> None:
         """Drop a closed document's places."""
         self._places.pop(uri, None)
+
+    def size(self) -> CacheSize:
+        """Places held and their bytes: each keeps the document's text as it was (shared when unchanged).
+
+        The fronts built for a place (token lists) are counted at 36 bytes a token.
+        """
+        held: dict[int, int] = {}
+        entries = 0
+        for places in list(self._places.values()):
+            for place in places:
+                entries += 1
+                held[id(place.source)] = text_bytes(place.source)
+                held[id(place)] = ENTRY_OVERHEAD + sum(_built_bytes(value) for value in place.built.values())
+        return CacheSize(sum(held.values()), entries)
 
     def current(self, uri: str) -> Place | None:
         """The most recent place in ``uri``."""

@@ -20,14 +20,8 @@ import attrs
 import jinja2
 import jinja2.sandbox
 
-from lsp_server.prompt.fim import (
-    FimTokens,
-    PromptLayout,
-    PromptPiece,
-    build_fim_prompt,
-    clip_prefix,
-    clip_suffix,
-)
+from lsp_server.model_api import FimTokens, PromptLayout, PromptPiece
+from lsp_server.prompt.fim import build_fim_prompt, clip_prefix, clip_suffix
 
 logger = logging.getLogger(__name__)
 

@@ -26,6 +26,9 @@ import itertools
 import re
 import threading
 from collections.abc import Callable
+from typing import Any
+
+from lsp_server.memory import ENTRY_OVERHEAD, CacheSize, text_bytes, tokens_bytes
 
 Tokenize = Callable[[str], list[int]]
 
@@ -71,6 +74,8 @@ _PIECES_SAMPLE = (
 
 # Word starts up to this length are cached when a document is warmed (longer ones are rarely typed to).
 _WORD_STARTS = 16
+# The tables' byte bound by default: a 5,000-line file's segments take ~3 MiB.
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 
 
 def _piece_samples() -> tuple[str, ...]:
@@ -85,11 +90,16 @@ def _boundaries(text: str, pattern: re.Pattern[str]) -> list[int]:
 class TokenCache:
     """Exact tokenization of text from cached tokens of its line segments."""
 
-    def __init__(self, tokenize: Tokenize, capacity: int = 50_000) -> None:
+    def __init__(
+        self, tokenize: Tokenize, capacity: int = 50_000, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         self._tokenize = tokenize
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        """Bytes the three tables may hold together (segments half, pre-tokens and counts a quarter each)."""
         self._cache: dict[str, tuple[int, ...]] = {}
         self._counts: dict[str, int] = {}
+        self._bytes = {"segments": 0, "pieces": 0, "counts": 0}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -138,7 +148,7 @@ class TokenCache:
             tokens = tuple(self._tokenize(segment))
         with self._lock:
             self.misses += 1
-            self._store(self._cache, segment, tokens)
+            self._store(self._cache, "segments", segment, tokens)
         return tokens
 
     def _piece(self, piece: str) -> tuple[int, ...]:
@@ -147,13 +157,30 @@ class TokenCache:
             tokens = tuple(self._tokenize(piece))
             with self._lock:
                 self.piece_misses += 1
-                self._store(self._pieces, piece, tokens)
+                self._store(self._pieces, "pieces", piece, tokens)
         return tokens
 
-    def _store(self, table: dict[str, tuple[int, ...]], text: str, tokens: tuple[int, ...]) -> None:
-        if len(table) >= self.capacity:
-            table.clear()  # cheaper than LRU bookkeeping on every hit; refills in one request
+    def _room(self, table: dict[str, Any], name: str, cost: int) -> None:
+        """Empty ``table`` when one more entry of ``cost`` bytes would pass its count or byte bound.
+
+        Emptying is cheaper than LRU bookkeeping on every hit, and a table refills in one request.
+        """
+        share = self.max_bytes // 2 if name == "segments" else self.max_bytes // 4
+        if len(table) >= self.capacity or self._bytes[name] + cost > share:
+            table.clear()
+            self._bytes[name] = 0
+        self._bytes[name] += cost
+
+    def _store(
+        self, table: dict[str, tuple[int, ...]], name: str, text: str, tokens: tuple[int, ...]
+    ) -> None:
+        self._room(table, name, text_bytes(text) + tokens_bytes(tokens) + ENTRY_OVERHEAD)
         table[text] = tokens
+
+    def size(self) -> CacheSize:
+        """Bytes and entries held now (segments, pre-tokens and token counts together)."""
+        entries = len(self._cache) + len(self._pieces) + len(self._counts)
+        return CacheSize(sum(self._bytes.values()), entries, self.max_bytes)
 
     def __call__(self, text: str) -> list[int]:
         """The tokens of ``text``, exactly as the tokenizer gives them for the whole text."""
@@ -206,7 +233,7 @@ class TokenCache:
             counted = len(self._tokenize(text))
         else:
             counted = sum(len(self._segment(segment)) for segment in self._split(text, self.pattern))
-        if len(self._counts) >= self.capacity:
-            self._counts.clear()
-        self._counts[text] = counted
+        with self._lock:
+            self._room(self._counts, "counts", text_bytes(text) + ENTRY_OVERHEAD)
+            self._counts[text] = counted
         return counted

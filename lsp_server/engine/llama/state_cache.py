@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from lsp_server.memory import ENTRY_OVERHEAD, CacheSize, tokens_bytes
 from lsp_server.prompt.fim import common_prefix
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ class StateCache:
             self.kv_reused_tokens += lcp
             return Prepared(lcp, "append")
         if not self.hybrid:
-            if lcp > 0 and llm._ctx.kv_cache_seq_rm(-1, lcp, -1):
+            memory = self._llama_cpp.llama_get_memory(llm.ctx)
+            if lcp > 0 and self._llama_cpp.llama_memory_seq_rm(memory, SEQ, lcp, -1):
                 llm.n_tokens = lcp
                 self.kv_reused_tokens += lcp
                 return Prepared(lcp, "kv")
@@ -174,6 +176,12 @@ class StateCache:
         limit = self.pinned_capacity if kept is self._pinned else self.capacity
         while len(kept) > limit:
             kept.popitem(last=False)
+
+    def size(self) -> CacheSize:
+        """Bytes of the recurrent-state checkpoints held (with their token prefixes), and how many."""
+        held = self.checkpoints
+        total = sum(point.nbytes + tokens_bytes(point.prefix) + ENTRY_OVERHEAD for point in held)
+        return CacheSize(total, len(held))
 
     def clear(self) -> None:
         """Forget every checkpoint (after an error leaves the state unknown)."""

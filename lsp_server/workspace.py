@@ -15,6 +15,7 @@ from lsp_server.context.languages import detect_language, path_of
 from lsp_server.context.neighbours import Snippet, SnippetRing, referenced_identifiers, relative_path
 from lsp_server.context.syntax_tree import SyntaxTrees
 from lsp_server.document import DocumentSnapshot, lines_of
+from lsp_server.memory import CacheSize
 from lsp_server.prompt.region import Places
 from lsp_server.settings import CompletionSettings
 
@@ -63,13 +64,20 @@ class WorkspaceContext:
         self._dirty[snapshot.uri] = snapshot
 
     def closed(self, uri: str) -> None:
-        """A document was closed: drop its tree; its snippets stay (it was used recently)."""
-        snapshot = self._dirty.pop(uri, None)
-        if snapshot is not None:
-            self._add_to_ring(snapshot, detect_language(snapshot.language_id, snapshot.uri))
+        """A document was closed: drop its tree, its snippets and definitions, its places and picks.
+
+        Keeping closed files' snippets made the definitions index grow with every file ever opened.
+        """
+        self._dirty.pop(uri, None)
         self.trees.close(uri)
+        self.ring.remove_document(uri)
+        self._ring_generation += 1
         self._picks.pop(uri, None)
         self.places.forget(uri)
+
+    def sizes(self) -> dict[str, CacheSize]:
+        """What the workspace holds per kind: parse trees, the snippet ring, typing places."""
+        return {"trees": self.trees.size(), "snippets": self.ring.size(), "places": self.places.size()}
 
     def _add_to_ring(self, snapshot: DocumentSnapshot, language: str | None) -> None:
         document = self.trees.get(snapshot.uri, snapshot.text) if language is not None else None
