@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import inline_client_capabilities, smollm2_gguf  # noqa: E402
+from tests.conftest import inline_client_capabilities, plain, smollm2_gguf  # noqa: E402
 
 SEED_CHARS = 6_600  # the document size
 WORDS = (
@@ -128,7 +128,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     if args.log:
         command += ["--log-file", str(args.log)]
     os.environ["QWEN_LSP_TRACEMALLOC"] = "1" if args.tracemalloc else ""
-    await client.start_io(sys.executable, *command, cwd=str(ROOT))
+    await client.start_io(sys.executable, *command, cwd=str(args.server_root))
     pid = client._server.pid
     await client.initialize_async(
         types.InitializeParams(
@@ -156,11 +156,11 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
 
     for _ in range(args.documents):
         docs.append(open_document())
-    stats = await client.protocol.send_request_async("qwenLsp/stats", None)
+    stats = plain(await client.protocol.send_request_async("qwenLsp/stats", None))
     deadline = time.monotonic() + 300
     while stats["state"] != "ready" and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
-        stats = await client.protocol.send_request_async("qwenLsp/stats", None)
+        stats = plain(await client.protocol.send_request_async("qwenLsp/stats", None))
 
     reports: list[dict[str, Any]] = []
     started = time.monotonic()
@@ -209,7 +209,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             docs.append(open_document())
         if edit % args.report_every == 0 or edit == 1000:
             await asyncio.sleep(args.settle)  # the server collects garbage when the user pauses
-            stats = await client.protocol.send_request_async("qwenLsp/stats", None)
+            stats = plain(await client.protocol.send_request_async("qwenLsp/stats", None))
             if args.tracemalloc and not any(report["edit"] >= 1000 for report in reports):
                 await client.protocol.send_request_async("qwenLsp/memory", {"action": "baseline"})
             report = {
@@ -229,16 +229,24 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             print(f"edit {edit:>6}  rss {report['rss_mib']:>7.1f} MiB  {caches}", flush=True)
     top: list[str] = []
     if args.tracemalloc:
-        top = (await client.protocol.send_request_async("qwenLsp/memory", {"action": "top", "limit": 15}))[
-            "lines"
-        ]
+        answer = plain(
+            await client.protocol.send_request_async("qwenLsp/memory", {"action": "top", "limit": 15})
+        )
+        top = list(answer["lines"])
         print("top allocation growth since edit 1,000:")
         for line in top:
             print("  " + line)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
-    return {"seed": args.seed, "edits": args.edits, "model": str(model), "reports": reports, "top": top}
+    return {
+        "seed": args.seed,
+        "edits": args.edits,
+        "model": str(model),
+        "server_root": str(args.server_root),
+        "reports": reports,
+        "top": top,
+    }
 
 
 def growth(reports: list[dict[str, Any]], start: int, end: int) -> float | None:
@@ -264,6 +272,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false")
     parser.add_argument("--log", type=Path, default=None, help="server log file")
+    parser.add_argument("--server-root", type=Path, default=ROOT, help="checkout whose lsp_server runs")
     parser.add_argument("--json", type=Path, default=None, help="write the reports here")
     args = parser.parse_args()
     result = asyncio.run(soak(args))
