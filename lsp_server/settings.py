@@ -45,7 +45,7 @@ class ModelSettings:
         },
     )
     token_cache_mib: int = attrs.field(
-        default=32,
+        default=16,
         validator=attrs.validators.ge(1),
         metadata={
             "description": "Memory for the token cache (tokens of lines seen before, so prompts are not "

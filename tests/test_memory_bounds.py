@@ -100,3 +100,7 @@ async def test_the_stats_report_each_cache_and_a_close_shows(smollm2_path: Path,
         closed = (await stats(client))["caches"]
         assert closed["trees"]["entries"] == 1
         assert closed["snippets"]["bytes"] < caches["snippets"]["bytes"]
+        # Handled notifications leave nothing behind (pygls kept each didChange's future forever).
+        for step in range(300):
+            insert_text(client, "file:///w/b.py", 2 + step, 10, 0, "y")
+        assert (await stats(client))["pendingHandlers"] <= 3

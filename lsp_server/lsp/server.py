@@ -65,8 +65,38 @@ class QwenProtocol(LanguageServerProtocol):
     """pygls' protocol, except that a request whose params cannot be read is answered with the error.
 
     pygls raises out of JSON decoding for such a request, so the client would wait for an answer that
-    never comes; here the request (it has an id and a method) gets the InvalidParams error first.
+    never comes; here the request (it has an id and a method) gets the InvalidParams error first. And a
+    handler's future is forgotten once it is done (pygls keeps notifications' futures forever).
     """
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Run a handler as pygls does, and forget its future once it is done.
+
+        pygls keeps the future of every notification handled by a generator (its built-in
+        ``didOpen``/``didChange``/``didClose`` are generators) in ``_request_futures`` under a fresh uuid and
+        never removes it: two futures with their locks per keystroke, ~2 KiB, for the life of the server.
+        """
+
+        def done(future: Any) -> None:
+            try:
+                callback(future)
+            finally:
+                if self._request_futures.get(msg_id) is future:
+                    del self._request_futures[msg_id]
+
+        super()._execute_handler(msg_id, handler, done, args, kwargs)
+
+    @property
+    def pending_handlers(self) -> int:
+        """Handler futures kept (requests and notifications still running)."""
+        return len(self._request_futures)
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """Decode one message (called for every JSON object, innermost first)."""
@@ -426,6 +456,7 @@ class QwenLanguageServer(LanguageServer):
     def stats(self) -> dict[str, Any]:
         """Engine counters for tests and debugging."""
         engine = self.engine
+        protocol = self.protocol
         if engine is None:
             return {"state": "not_started"}
         return {
@@ -476,6 +507,7 @@ class QwenLanguageServer(LanguageServer):
             "skippedParses": self.context.trees.skipped_parses,
             "pauseCollections": self.pause_collections,
             "rejectedMessages": self.rejected_messages,
+            "pendingHandlers": protocol.pending_handlers if isinstance(protocol, QwenProtocol) else 0,
             "caches": self.cache_sizes(),
             "lastPauseCollectionMs": round(self.last_pause_collection_ms, 2),
         }

@@ -75,7 +75,7 @@ _PIECES_SAMPLE = (
 # Word starts up to this length are cached when a document is warmed (longer ones are rarely typed to).
 _WORD_STARTS = 16
 # The tables' byte bound by default: a 5,000-line file's segments take ~3 MiB.
-DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
 
 def _piece_samples() -> tuple[str, ...]:

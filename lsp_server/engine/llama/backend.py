@@ -50,7 +50,7 @@ class LlamaConfig:
     flash_attention: str = "auto"
     """"on", "off", or "auto" (on when layers are offloaded or the KV cache is quantized)."""
     kv_cache_type: str = "f16"
-    token_cache_bytes: int = 32 * 1024 * 1024
+    token_cache_bytes: int = 16 * 1024 * 1024
 
 
 @attrs.frozen
