@@ -29,6 +29,7 @@ from lsp_server.memory import CacheSize
 from lsp_server.model_api import FimTokens, GenerationResult, ModelInfo
 from lsp_server.prompt.fim import common_prefix, detect_fim_tokens
 from lsp_server.prompt.healing import TokenConstraint, natural_cuts
+from lsp_server.prompt.token_cache import DEFAULT_MAX_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class LlamaConfig:
     flash_attention: str = "auto"
     """"on", "off", or "auto" (on when layers are offloaded or the KV cache is quantized)."""
     kv_cache_type: str = "f16"
-    token_cache_bytes: int = 16 * 1024 * 1024
+    token_cache_bytes: int = DEFAULT_MAX_BYTES
 
 
 @attrs.frozen
