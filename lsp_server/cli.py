@@ -6,6 +6,7 @@ What the user sees: logs on stderr (or ``--log-file``), never on stdout, which b
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="GPU layers (-1: all; default: all if the build can)",
     )
+    add_remote_flags(serve)
     serve.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: protocol too)")
     serve.add_argument("--log-file", metavar="FILE", help="write logs here instead of stderr")
     headless.add_subcommands(commands)
@@ -51,6 +53,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--workspace", metavar="DIR", default=".", help="workspace with a qwen-lsp.toml (default .)"
     )
     return parser
+
+
+def add_remote_flags(parser: argparse.ArgumentParser, passed: str = "") -> None:
+    """``--remote URL [--remote-api llama|openai] [--remote-model NAME]`` (the key: QWEN_LSP_API_KEY)."""
+    parser.add_argument(
+        "--remote",
+        metavar="URL",
+        help="use the model served at URL (llama-server or any OpenAI-compatible server) instead of "
+        "loading one here; the key comes from $QWEN_LSP_API_KEY" + passed,
+    )
+    parser.add_argument(
+        "--remote-api",
+        choices=("auto", "llama", "openai"),
+        help="the server's API (default: asked of the server)" + passed,
+    )
+    parser.add_argument(
+        "--remote-model", metavar="NAME", help="model name on an OpenAI-compatible server" + passed
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -68,6 +88,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         settings.model.n_threads = args.threads
     if args.gpu_layers is not None:
         settings.model.gpu_layers = args.gpu_layers
+    if args.remote:
+        settings.model.remote.url = args.remote
+    if args.remote_api:
+        settings.model.remote.api = args.remote_api
+    if args.remote_model:
+        settings.model.remote.model = args.remote_model
     if args.verbose:
         settings.log_level = "debug"
     return settings
@@ -108,6 +134,14 @@ def serve(args: argparse.Namespace) -> int:
     from lsp_server.lsp.setup import create_server
 
     stdio = args.tcp is None and args.ws is None
+    token = os.environ.get("QWEN_LSP_TOKEN", "")
+    if not stdio and not token and not _loopback(args.host):
+        sys.stderr.write(
+            f"qwen-lsp serve: refusing to listen on {args.host} without a token: anyone who reaches the port "
+            "could drive the model and change settings that name files here. Set QWEN_LSP_TOKEN (clients "
+            "send it as initializationOptions.authToken), or listen on 127.0.0.1.\n"
+        )
+        return 2
     protocol_in = sys.stdin.buffer
     if stdio:
         protocol_out, log_stream = _private_stdio()
@@ -120,6 +154,8 @@ def serve(args: argparse.Namespace) -> int:
         tracemalloc.start(8)  # for qwenLsp/memory (bench/soak.py); slows the server down
     settings = settings_from_args(args)
     server = create_server(settings)
+    if token and not stdio:
+        server.require_token(token)
     logger.info("qwen-lsp %s starting (%s)", __version__, "stdio" if stdio else "network")
     if args.tcp is not None:
         server.start_tcp(args.host, args.tcp)
@@ -129,6 +165,16 @@ def serve(args: argparse.Namespace) -> int:
         server.start_io(protocol_in, cast(BinaryIO, protocol_out))
     server.stop_engine()
     return 0
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def config_command(args: argparse.Namespace) -> int:

@@ -327,7 +327,7 @@ def finish_completion(
     plan: CompletionPlan, result: GenerationResult, notes: dict[str, Any] | None = None
 ) -> Completion | None:
     """Post-process the model's text into what the editor shows; None when nothing useful is left."""
-    if result.stop_reason in ("cancelled", "not_ready", "error", "prompt_too_long"):
+    if result.stop_reason in ("cancelled", "not_ready", "error", "prompt_too_long", "unavailable"):
         return None
     started = time.perf_counter()
     text = result.text

@@ -358,14 +358,46 @@ def read_settings_file(path: Path) -> tuple[Mapping[str, Any] | None, Check | No
     return data, None
 
 
+def check_remote(settings: Settings) -> Check:
+    """Reach the configured model server: its API, model, context size and FIM tokens (never the key)."""
+    from lsp_server.engine.choose import api_key, make_backend
+    from lsp_server.engine.gguf_check import ModelFileError
+    from lsp_server.engine.jobs import BackendUnavailable
+    from lsp_server.engine.remote.backend import RemoteBackend
+
+    remote = settings.model.remote
+    backend = make_backend(settings)
+    assert isinstance(backend, RemoteBackend)
+    facts: dict[str, Any] = {"url": backend.client.endpoint.shown, "apiKey": bool(api_key(settings))}
+    try:
+        info = backend.load(lambda _done, _total, _message: None)
+    except (BackendUnavailable, ModelFileError) as exc:
+        fix = "Start the server, check the URL, or set the key in $" + (
+            remote.api_key_env or "QWEN_LSP_API_KEY"
+        )
+        return Check("remote", "fail", str(exc), facts, fix=fix)
+    finally:
+        backend.close()
+    facts.update(backend.describe(), nCtx=info.n_ctx, fim=info.fim is not None)
+    fim = f"fill-in-the-middle ({info.fim.spelling})" if info.fim else "no fill-in-the-middle (prefix only)"
+    summary = f"{backend.api} API at {facts['url']}: model {info.name}, context {info.n_ctx}, {fim}"
+    if backend.api == "llama":
+        summary += f", slot {backend.slot}"
+    return Check("remote", "ok", summary, facts)
+
+
 def run_checks(
     choice: ModelChoice, settings: Settings, workspace: Path, settings_file: Path | None = None
 ) -> list[Check]:
     """Run every check, in the order they are reported."""
-    model, info = check_model(choice)
-    checks = [model]
-    if info is not None:
-        checks.append(check_tokenizer(info.path))
+    checks: list[Check] = []
+    if settings.model.remote.url:
+        checks.append(check_remote(settings))
+    if choice.path is not None or not settings.model.remote.url:
+        model, info = check_model(choice)
+        checks.append(model)
+        if info is not None:
+            checks.append(check_tokenizer(info.path))
     overrides: Mapping[str, Any] | None = None
     if settings_file is not None:
         overrides, problem = read_settings_file(settings_file)

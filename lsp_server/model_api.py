@@ -168,6 +168,9 @@ class GenerationRequest:
     pre-warm) or "resume" (suspends it between tokens and resumes it afterwards: code actions)."""
     notes: dict[str, Any] = attrs.Factory(dict)
     """Free-form facts the prompt builder records (context timings, window) for provenance; not read here."""
+    messages: list[dict[str, str]] | None = None
+    """The chat messages ``build_prompt`` renders (code actions): a remote engine sends these to the
+    server's chat endpoint instead of a locally rendered prompt."""
     max_predict_ms: float = 0.0
     """After this long generating, stop at the end of the last whole line once there is one (0: no limit;
     llama-server's ``t_max_predict_ms``): a long multi-line suggestion shows its first lines in time."""
@@ -220,13 +223,15 @@ class EngineStats:
     checkpoint_saves: int = 0
     preemptions: int = 0
     abandoned: int = 0
+    unavailable: int = 0
+    """Requests answered empty because a remote model server was out of reach."""
 
 
 @attrs.frozen
 class EngineEvent:
     """A change the LSP layer may want to show: loading progress, ready, failure, notices."""
 
-    kind: str  # "progress" | "state" | "notice"
+    kind: str  # "progress" | "state" | "notice" | "unavailable" | "available"
     state: EngineState
     message: str
     done: int = 0

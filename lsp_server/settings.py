@@ -6,15 +6,71 @@ command line; an invalid value is reported by key and the default is kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
-import cattrs
 
 # The default model, fetched from the Hugging Face hub when no model path is set.
 DEFAULT_HF_REPO = "unsloth/Qwen3.5-4B-GGUF"
 DEFAULT_HF_FILE = "Qwen3.5-4B-Q4_K_M.gguf"
+
+
+@attrs.define
+class RemoteSettings:
+    """A model served by another process instead of one loaded here.
+
+    A team's llama-server, vLLM, SGLang, Ollama, LM Studio or a hosted API.
+    """
+
+    url: str | None = attrs.field(
+        default=None,
+        metadata={
+            "description": "Base URL of the model server (e.g. http://gpu-box:8080). When set, no local "
+            "model is loaded: completions and code actions go to that server."
+        },
+    )
+    api: Literal["auto", "llama", "openai"] = attrs.field(
+        default="auto",
+        metadata={
+            "description": "The server's API: 'llama' (llama-server's /completion with token ids, prompt "
+            "cache and a slot per editor), 'openai' (/v1/completions and /v1/chat/completions: vLLM, "
+            "SGLang, Ollama, LM Studio, hosted APIs), or 'auto' (asks the server)."
+        },
+    )
+    model: str | None = attrs.field(
+        default=None,
+        metadata={
+            "description": "Model name sent to an OpenAI-compatible server; empty: the first model the "
+            "server lists."
+        },
+    )
+    api_key_env: str = attrs.field(
+        default="QWEN_LSP_API_KEY",
+        metadata={
+            "description": "Name of the environment variable holding the API key (the key itself is "
+            "never read from a settings file)."
+        },
+    )
+    timeout_s: float = attrs.field(
+        default=30.0,
+        validator=attrs.validators.gt(0),
+        metadata={"description": "Seconds to wait for the server to connect or to send the next token."},
+    )
+    slot: int | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.ge(0)),
+        metadata={
+            "description": "llama-server slot this editor uses (its own KV cache on a shared server); "
+            "empty: one picked from this machine and workspace."
+        },
+    )
+    fim: Literal["auto", "qwen", "starcoder", "codellama", "deepseek", "none"] = attrs.field(
+        default="auto",
+        metadata={
+            "description": "Fill-in-the-middle markers an OpenAI-compatible model was trained with, when "
+            "no local GGUF tells; 'auto' guesses from the model name, 'none' completes from the prefix."
+        },
+    )
 
 
 @attrs.define
@@ -59,6 +115,7 @@ class ModelSettings:
             "which 'auto' then turns on)."
         },
     )
+    remote: RemoteSettings = attrs.Factory(RemoteSettings)
 
 
 @attrs.define
@@ -128,58 +185,3 @@ class Settings:
     actions: ActionSettings = attrs.Factory(ActionSettings)
     prompts: PromptSettings = attrs.Factory(PromptSettings)
     log_level: str = "info"
-
-
-def _snake(name: str) -> str:
-    out = []
-    for char in name:
-        if char.isupper():
-            out.append("_" + char.lower())
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def _normalise_keys(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {_snake(str(key)): _normalise_keys(item) for key, item in value.items()}
-    return value
-
-
-def merge_settings(base: Settings, overrides: Mapping[str, Any]) -> tuple[Settings, list[str]]:
-    """Apply camelCase or snake_case ``overrides`` on ``base``; return the result and the problems."""
-    converter = cattrs.Converter(forbid_extra_keys=True)
-    problems: list[str] = []
-    current = converter.unstructure(base)
-    for section, values in _normalise_keys(overrides).items():
-        if section not in current:
-            problems.append(f"unknown setting '{section}'")
-            continue
-        if not isinstance(values, Mapping):
-            candidate = {**current, section: values}
-            try:
-                converter.structure(candidate, Settings)
-            except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-                problems.append(f"setting '{section}': {_describe(exc)}")
-                continue
-            current = candidate
-            continue
-        for key, value in values.items():
-            if not isinstance(current[section], dict) or key not in current[section]:
-                problems.append(f"unknown setting '{section}.{key}'")
-                continue
-            candidate = {**current, section: {**current[section], key: value}}
-            try:
-                converter.structure(candidate, Settings)
-            except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-                problems.append(f"setting '{section}.{key}' = {value!r}: {_describe(exc)}")
-                continue
-            current = candidate
-    return converter.structure(current, Settings), problems
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, cattrs.BaseValidationError):
-        leaves = [str(sub) for sub in exc.exceptions]
-        return "; ".join(leaves) or str(exc)
-    return str(exc)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import types
@@ -117,3 +121,91 @@ async def test_missing_default_model_offline_is_reported(tmp_path: Path) -> None
             await asyncio.sleep(0.05)
         errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
         assert errors and "Qwen3.5-4B-Q4_K_M.gguf" in errors[0] and "--model" in errors[0]
+
+
+def test_network_serve_off_loopback_needs_a_token(smollm2_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "QWEN_LSP_TOKEN"}
+    command = [_console_script(), "serve", "--tcp", str(_free_port()), "--host", "0.0.0.0"]
+    done = subprocess.run(
+        [*command, "--model", str(smollm2_path)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "QWEN_LSP_TOKEN" in done.stderr and "refusing to listen on 0.0.0.0" in done.stderr
+
+
+def _rpc(sock: socket.socket, msg_id: int, method: str, params: Any) -> dict[str, Any]:
+    """Send one JSON-RPC request over a raw socket and read its answer."""
+    body = json.dumps({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params}).encode()
+    sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(
+        next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")).split(b":")[
+            1
+        ]
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    answer: dict[str, Any] = json.loads(rest[:length])
+    return answer
+
+
+def _connect(port: int) -> socket.socket:
+    for _ in range(300):
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=30)
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not listen")
+
+
+@pytest.mark.parametrize("presented", [None, "wrong-token", "right-token-5d1c"])
+async def test_network_client_must_present_the_token(smollm2_path: Path, presented: str | None) -> None:
+    port = _free_port()
+    server = await asyncio.create_subprocess_exec(
+        _console_script(),
+        "serve",
+        "--tcp",
+        str(port),
+        "--host",
+        "0.0.0.0",
+        "--model",
+        str(smollm2_path),
+        env={**os.environ, "QWEN_LSP_TOKEN": "right-token-5d1c"},
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        options = {} if presented is None else {"authToken": presented}
+        if presented != "right-token-5d1c":
+            with _connect(port) as sock:
+                answer = _rpc(sock, 1, "initialize", {"capabilities": {}, "initializationOptions": options})
+                assert "needs its token" in answer["error"]["message"]
+                answer = _rpc(sock, 2, "qwenLsp/stats", None)  # and nothing else is served
+                assert "needs its token" in answer["error"]["message"] and "result" not in answer
+            return
+        client = make_test_lsp_client()
+        for _ in range(300):
+            try:
+                await client.start_tcp("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        try:
+            params = types.InitializeParams(
+                capabilities=inline_client_capabilities(), initialization_options=options
+            )
+            await client.initialize_session(params)
+            uri = "file:///tmp/qwen_lsp_token.py"
+            open_document(client, uri, "python", SOURCE)
+            assert len(items_of(await inline_completion(client, uri, 2, 19))) == 1
+            assert not [m for m in client.messages if "authToken" in m.message]  # not taken for a setting
+            await client.shutdown_session()
+        finally:
+            await client.stop()
+    finally:
+        if server.returncode is None:
+            server.kill()
+        _, stderr = await server.communicate()
+        assert b"right-token-5d1c" not in stderr

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from lsp_server.config.layers import Layer, resolve
 from lsp_server.engine.engine import Engine
 from lsp_server.engine.llama.backend import LlamaBackend, LlamaConfig, resolve_acceleration
 from lsp_server.engine.llama.probe import build_facts
 from lsp_server.engine.model_source import ModelSpec
 from lsp_server.model_api import GenerationRequest, ModelInfo, PromptLayout, PromptPiece, Tokenizer
-from lsp_server.settings import Settings, merge_settings
+from lsp_server.settings import Settings
 from tests.test_cli import run_cli
 
 
@@ -39,17 +40,19 @@ def test_acceleration_resolves_from_settings_and_build(
 
 
 def test_settings_accept_and_reject_gpu_values() -> None:
-    settings, problems = merge_settings(
-        Settings(), {"model": {"gpuLayers": -1, "flashAttention": "on", "kvCacheType": "q8_0"}}
+    resolved = resolve(
+        Settings(),
+        [Layer("test", {"model": {"gpuLayers": -1, "flashAttention": "on", "kvCacheType": "q8_0"}})],
     )
+    settings, problems = resolved.settings, list(resolved.problems)
     assert problems == []
     assert (settings.model.gpu_layers, settings.model.flash_attention, settings.model.kv_cache_type) == (
         -1,
         "on",
         "q8_0",
     )
-    _, problems = merge_settings(Settings(), {"model": {"gpuLayers": -3, "kvCacheType": "q2"}})
-    assert len(problems) == 2
+    resolved = resolve(Settings(), [Layer("test", {"model": {"gpuLayers": -3, "kvCacheType": "q2"}})])
+    assert len(resolved.problems) == 2
 
 
 def test_doctor_says_what_the_build_can_do_and_what_is_used(smollm2_path: Path, tmp_path: Path) -> None:

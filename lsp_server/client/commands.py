@@ -32,6 +32,9 @@ def _server_flags() -> argparse.ArgumentParser:
     common.add_argument("--hf-file", help="GGUF file name inside --hf-repo (passed to the server)")
     common.add_argument("--threads", type=int, help="CPU threads for the model (passed to the server)")
     common.add_argument("--gpu-layers", type=int, metavar="N", help="layers offloaded to the GPU (-1: all)")
+    common.add_argument("--remote", metavar="URL", help="use the model served at URL (passed to the server)")
+    common.add_argument("--remote-api", choices=("auto", "llama", "openai"), help="the remote server's API")
+    common.add_argument("--remote-model", metavar="NAME", help="model name on an OpenAI-compatible server")
     common.add_argument("--temperature", type=float, help="sampling temperature (0 = greedy, the default)")
     common.add_argument("--seed", type=int, help="sampling seed, for repeatable runs with a temperature > 0")
     common.add_argument(
@@ -93,6 +96,11 @@ def add_subcommands(commands: Any) -> None:
     doctor_parser.add_argument("--model", metavar="PATH", help="the GGUF model file to check")
     doctor_parser.add_argument("--hf-repo", help="Hugging Face repo of the model (default model's otherwise)")
     doctor_parser.add_argument("--hf-file", help="GGUF file name inside --hf-repo")
+    doctor_parser.add_argument("--remote", metavar="URL", help="check the model server at URL instead")
+    doctor_parser.add_argument("--remote-api", choices=("auto", "llama", "openai"), help="its API")
+    doctor_parser.add_argument(
+        "--remote-model", metavar="NAME", help="model name on an OpenAI-compatible server"
+    )
     doctor_parser.add_argument(
         "--settings", metavar="FILE", help="a JSON file of initializationOptions, as an editor would send"
     )
@@ -145,6 +153,9 @@ def _options(args: argparse.Namespace) -> ServerOptions:
         extra += ["--threads", str(args.threads)]
     if args.gpu_layers is not None:
         extra += ["--gpu-layers", str(args.gpu_layers)]
+    for flag in ("remote", "remote_api", "remote_model"):
+        if getattr(args, flag, None):
+            extra += ["--" + flag.replace("_", "-"), getattr(args, flag)]
     return ServerOptions(
         model=args.model,
         temperature=args.temperature,
@@ -226,6 +237,9 @@ def _run_doctor(args: argparse.Namespace) -> int:
     )
     if args.model:
         settings.model.path = args.model
+    settings.model.remote.url = args.remote or None
+    settings.model.remote.api = args.remote_api or "auto"
+    settings.model.remote.model = args.remote_model or None
     settings_file = Path(args.settings) if args.settings else None
     checks = doctor.run_checks(choice, settings, Path(args.workspace).resolve(), settings_file)
     code = doctor.exit_code(checks)

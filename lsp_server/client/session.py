@@ -129,6 +129,7 @@ class ServerSession:
         handle(types.WINDOW_SHOW_MESSAGE, self._show_message)
         handle(types.WINDOW_LOG_MESSAGE, self._log_message)
         handle(types.PROGRESS, self._progress)
+        handle("qwenLsp/status", lambda params: logger.info("server status: %s", params))
         # Requests the server may send: progress tokens and registrations are accepted, settings are left
         # to the server's defaults and the initializationOptions.
         handle(types.WINDOW_WORK_DONE_PROGRESS_CREATE, lambda _params: None)
@@ -208,6 +209,8 @@ class ServerSession:
                 return info
             if state in ("failed", "closed"):
                 raise ServerError(str(info.get("failure") or "the model failed to load"))
+            if info.get("outage"):  # a remote model server out of reach: a one-shot command says so now
+                raise ServerError(str(info["outage"]))
             await asyncio.sleep(interval)
 
     async def stats(self) -> dict[str, Any]:

@@ -52,15 +52,19 @@ def _snake(name: str) -> str:
     return "".join("_" + char.lower() if char.isupper() else char for char in name)
 
 
-def flatten_overrides(values: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """``{"completion": {"maxTokensSingleLine": 9}}`` -> ``[("completion.max_tokens_single_line", 9)]``."""
+def flatten_overrides(values: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``{"completion": {"maxTokensSingleLine": 9}}`` -> ``[("completion.max_tokens_single_line", 9)]``.
+
+    Nested tables (``{"model": {"remote": {"url": ...}}}``) give dotted keys of any depth; a table whose
+    key is not a settings section comes back whole, so that ``_set`` reports it.
+    """
     out: list[tuple[str, Any]] = []
     for key, value in values.items():
-        section = _snake(str(key))
-        if isinstance(value, Mapping):
-            out.extend((f"{section}.{_snake(str(sub))}", item) for sub, item in value.items())
+        name = prefix + _snake(str(key))
+        if isinstance(value, Mapping) and value:
+            out.extend(flatten_overrides(value, name + "."))
         else:
-            out.append((section, value))
+            out.append((name, value))
     return out
 
 
@@ -68,15 +72,19 @@ def _converter() -> cattrs.Converter:
     return cattrs.Converter(forbid_extra_keys=True)
 
 
-def flatten_settings(settings: Settings) -> dict[str, Any]:
-    """Every setting by dotted snake_case key."""
+def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, value in _converter().unstructure(settings).items():
+    for key, value in values.items():
         if isinstance(value, dict):
-            out.update({f"{key}.{sub}": item for sub, item in value.items()})
+            out.update(_flatten(value, f"{prefix}{key}."))
         else:
-            out[key] = value
+            out[prefix + key] = value
     return out
+
+
+def flatten_settings(settings: Settings) -> dict[str, Any]:
+    """Every setting by dotted snake_case key (``model.remote.url``)."""
+    return _flatten(_converter().unstructure(settings))
 
 
 def _leaves(exc: BaseException) -> list[str]:
@@ -85,19 +93,26 @@ def _leaves(exc: BaseException) -> list[str]:
     return [str(exc) or type(exc).__name__]
 
 
+def _with(node: dict[str, Any], path: list[str], value: Any) -> dict[str, Any] | str:
+    """A copy of ``node`` with the value at ``path`` replaced; a reason string when there is no such key."""
+    head, rest = path[0], path[1:]
+    if head not in node:
+        return "unknown setting"
+    if not rest:
+        if isinstance(node[head], dict):
+            return "is a section: give it a table of settings"
+        return {**node, head: value}
+    if not isinstance(node[head], dict):
+        return "unknown setting"
+    child = _with(node[head], rest, value)
+    return child if isinstance(child, str) else {**node, head: child}
+
+
 def _set(current: dict[str, Any], key: str, value: Any) -> dict[str, Any] | str:
     """``current`` (unstructured settings) with ``key`` set; a reason string when that is invalid."""
-    section, _, sub = key.partition(".")
-    if section not in current or (
-        sub and (not isinstance(current[section], dict) or sub not in current[section])
-    ):
-        return "unknown setting"
-    if not sub and isinstance(current[section], dict):
-        return "is a section: give it a table of settings"
-    if sub:
-        candidate = {**current, section: {**current[section], sub: value}}
-    else:
-        candidate = {**current, section: value}
+    candidate = _with(current, key.split("."), value)
+    if isinstance(candidate, str):
+        return candidate
     try:
         _converter().structure(candidate, Settings)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:

@@ -21,7 +21,7 @@ import time
 from collections import deque
 
 from lsp_server.engine.gguf_check import ModelFileError
-from lsp_server.engine.jobs import Backend, Job
+from lsp_server.engine.jobs import Backend, BackendUnavailable, Job
 from lsp_server.memory import CacheSize, text_bytes
 from lsp_server.model_api import (
     EngineEvent,
@@ -38,6 +38,13 @@ logger = logging.getLogger(__name__)
 
 # Documents whose lines wait to be tokenized in the background (the oldest are dropped beyond this).
 _WARM_DOCUMENTS = 16
+# Seconds between tries while a remote model server is out of reach: doubling from the first to the last.
+BACKOFF_FIRST_S = 1.0
+BACKOFF_MAX_S = 30.0
+
+
+class _ClosedWhileLoading(Exception):
+    """The engine was closed while it waited for an unreachable model server."""
 
 
 class Engine:
@@ -62,6 +69,10 @@ class Engine:
         self._warm_thread: threading.Thread | None = None
         self._warm_lock = threading.Lock()
         self._warm_stopped = False
+        self.outage = ""
+        """Why the model is out of reach now ("" when it is not); requests get "unavailable" meanwhile."""
+        self._backoff = 0.0
+        self._retry_at = 0.0
 
     # --- public API (any thread) -------------------------------------------------------------
 
@@ -80,6 +91,10 @@ class Engine:
             self.stats.requests += 1
             if self.state in (EngineState.FAILED, EngineState.CLOSED):
                 future.set_result(GenerationResult("", "not_ready", message=self.failure))
+                return future
+            if self.state is EngineState.LOADING and self.outage:
+                self.stats.unavailable += 1
+                future.set_result(GenerationResult("", "unavailable", message=self.outage))
                 return future
             if self.state in (EngineState.NOT_STARTED, EngineState.LOADING):
                 self.stats.queued_while_loading += 1
@@ -168,6 +183,8 @@ class Engine:
     def _worker(self) -> None:
         try:
             self._load()
+        except _ClosedWhileLoading:
+            self.state = EngineState.CLOSED
         except ModelFileError as exc:
             self._fail(str(exc))
         except Exception as exc:
@@ -194,7 +211,19 @@ class Engine:
         def progress(done: int, total: int | None, message: str) -> None:
             self._emit(EngineEvent("progress", EngineState.LOADING, message, done, total))
 
-        self.info = info = self.backend.load(progress)
+        while True:
+            try:
+                self.info = info = self.backend.load(progress)
+                break
+            except BackendUnavailable as exc:
+                self._out_of_reach(str(exc))
+                self._drain("unavailable", self.outage)
+                with self._cond:
+                    if not self._closing:
+                        self._cond.wait(max(0.0, self._retry_at - time.monotonic()))
+                    if self._closing:
+                        raise _ClosedWhileLoading from exc
+        self._back_in_reach()
         self._set_state(EngineState.READY, f"Model {info.name} ready")
         if info.fim is None:
             self._emit(
@@ -222,9 +251,18 @@ class Engine:
                 return
             if job.future.done():
                 continue
+            if self.outage and time.monotonic() < self._retry_at:
+                self.stats.unavailable += 1
+                _resolve(job.future, GenerationResult("", "unavailable", message=self.outage))
+                continue
             self._current = job
             try:
                 result = self.backend.run(job, self)
+                self._back_in_reach()
+            except BackendUnavailable as exc:
+                self._out_of_reach(str(exc))
+                self.stats.unavailable += 1
+                result = GenerationResult("", "unavailable", message=str(exc))
             except Exception as exc:
                 logger.exception("generation failed")
                 self.backend.recover()
@@ -236,13 +274,39 @@ class Engine:
             if result is None:  # gave way to a more urgent request: back in the queue, resumed later
                 self._suspend(job)
                 continue
-            if result.stop_reason == "cancelled":
+            if result.stop_reason == "unavailable":
+                pass
+            elif result.stop_reason == "cancelled":
                 self.stats.cancelled += 1
             elif result.stop_reason == "preempted":
                 self.stats.abandoned += 1
             else:
                 self.stats.completed += 1
             _resolve(job.future, result)
+
+    def _out_of_reach(self, message: str) -> None:
+        """The model cannot be reached: tell the user once per outage, and wait longer before each try."""
+        first = not self.outage
+        self.outage = message
+        self._backoff = BACKOFF_FIRST_S if first else min(BACKOFF_MAX_S, self._backoff * 2)
+        self._retry_at = time.monotonic() + self._backoff
+        logger.warning("model unavailable (next try in %.0f s): %s", self._backoff, message)
+        if first:
+            self._emit(
+                EngineEvent(
+                    "unavailable",
+                    self.state,
+                    f"{message}. Suggestions are empty until it is back; retrying automatically.",
+                )
+            )
+
+    def _back_in_reach(self) -> None:
+        if not self.outage:
+            return
+        self.outage = ""
+        self._backoff = 0.0
+        logger.info("the model server answers again")
+        self._emit(EngineEvent("available", self.state, "The model server answers again."))
 
     def _drain(self, reason: str, message: str) -> None:
         with self._cond:

@@ -49,6 +49,14 @@ class Job:
     """Tokens generated while the healed characters before the cursor were still being spelled."""
 
 
+class BackendUnavailable(Exception):
+    """The model is out of reach for now (a remote server down, slow, refusing the key).
+
+    The worker answers requests with "unavailable" meanwhile, tells the user once, and tries again with
+    backoff.
+    """
+
+
 class Control(Protocol):
     """What a running job may ask the worker."""
 

@@ -350,6 +350,7 @@ async def _generate(
         priority=ACTION_PRIORITY,
         label=label,
         preemption="resume",
+        messages=messages,
     )
     progress = _Progress(ls, title, lambda: request.cancel.cancel("progress cancelled"))
     _on_request_cancelled(ls, lambda: request.cancel.cancel("$/cancelRequest"))
@@ -375,7 +376,7 @@ async def _generate(
     )
     if result.stop_reason == "cancelled":
         progress.end("Cancelled")
-    elif result.stop_reason in ("not_ready", "error", "prompt_too_long"):
+    elif result.stop_reason in ("not_ready", "error", "prompt_too_long", "unavailable"):
         progress.end("Failed")
         raise ActionError(f"the model could not answer ({result.stop_reason}: {result.message})")
     else:

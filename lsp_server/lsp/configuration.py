@@ -152,9 +152,9 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
     """``{"a.b": 1}`` -> ``{"a": {"b": 1}}`` (JSON clients get sections, not dotted keys)."""
     nested: dict[str, Any] = {}
     for key, value in flat.items():
-        section, _, sub = key.partition(".")
-        if sub:
-            nested.setdefault(section, {})[sub] = value
-        else:
-            nested[section] = value
+        *sections, name = key.split(".")
+        node = nested
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[name] = value
     return nested

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import logging
 import time
 import tracemalloc
@@ -25,9 +26,8 @@ from lsp_server.completion import Completion, CompletionPlan, Skip
 from lsp_server.config.layers import SettingsStore
 from lsp_server.config.watch import FileWatcher
 from lsp_server.document import DocumentSnapshot
+from lsp_server.engine.choose import make_backend
 from lsp_server.engine.engine import Engine
-from lsp_server.engine.llama.backend import LlamaBackend, LlamaConfig
-from lsp_server.engine.model_source import ModelSpec
 from lsp_server.logs import one_line_reason
 from lsp_server.model_api import EngineEvent, EngineState
 from lsp_server.pause import collect_at_pause
@@ -43,19 +43,17 @@ logger = logging.getLogger(__name__)
 _PAUSE_AFTER_S = 0.15
 
 
-def _spec(settings: Settings) -> ModelSpec:
-    model = settings.model
-    from pathlib import Path
-
-    return ModelSpec(
-        path=Path(model.path).expanduser() if model.path else None,
-        hf_repo=model.hf_repo,
-        hf_file=model.hf_file,
-    )
+def _remote(engine: Engine) -> dict[str, Any] | None:
+    """The remote server in use (URL without credentials, API, model, slot); None for a local model."""
+    describe = getattr(engine.backend, "describe", None)
+    return describe() if describe is not None else None
 
 
 if TYPE_CHECKING:
     from pygls.server import ServerErrors
+
+# Where a network client presents the server's token in ``initialize``.
+TOKEN_OPTION = "authToken"
 
 # A rejected message is shown to the user at most this often (every one is logged).
 REJECTION_NOTICE_S = 60.0
@@ -97,6 +95,31 @@ class QwenProtocol(LanguageServerProtocol):
     def pending_handlers(self) -> int:
         """Handler futures kept (requests and notifications still running)."""
         return len(self._request_futures)
+
+    required_token = ""
+    """Set for ``serve --tcp/--ws`` with ``QWEN_LSP_TOKEN``: the client must present it in ``initialize``
+    (``initializationOptions.authToken``) before anything is served."""
+    _authenticated = False
+    refused = 0
+
+    def handle_message(self, message: Any) -> None:
+        """Serve nothing to a network client until its ``initialize`` presents the token."""
+        if self.required_token and not self._authenticated:
+            method = getattr(message, "method", None)
+            options = getattr(getattr(message, "params", None), "initialization_options", None)
+            presented = options.pop(TOKEN_OPTION, None) if isinstance(options, dict) else None
+            if method == "initialize" and isinstance(presented, str):
+                self._authenticated = hmac.compare_digest(presented.encode(), self.required_token.encode())
+            if not self._authenticated:
+                self.refused += 1
+                level = logging.WARNING if self.refused == 1 else logging.DEBUG
+                logger.log(level, "refused a message from a client without the token (%s)", method or "-")
+                msg_id = getattr(message, "id", None)
+                if method is not None and msg_id is not None:
+                    error = JsonRpcException(message="qwen-lsp: this server needs its token (QWEN_LSP_TOKEN)")
+                    self._send_response(msg_id, None, error.to_response_error())
+                return
+        super().handle_message(message)
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """Decode one message (called for every JSON object, innermost first)."""
@@ -143,6 +166,11 @@ class QwenLanguageServer(LanguageServer):
 
     # --- lifecycle ---------------------------------------------------------------------------
 
+    def require_token(self, token: str) -> None:
+        """Serve a network client only once its ``initialize`` presents ``token``."""
+        if isinstance(self.protocol, QwenProtocol):
+            self.protocol.required_token = token
+
     def apply_initialization_options(self, params: types.InitializeParams) -> None:
         """Read ``initializationOptions`` over the command-line settings; report bad keys."""
         caps = params.capabilities.text_document
@@ -162,28 +190,13 @@ class QwenLanguageServer(LanguageServer):
         if self.engine is not None and previous.model != self.settings.model:
             self.reload_engine()
 
-    def _engine_config(self) -> LlamaConfig:
-        model = self.settings.model
-        return LlamaConfig(
-            model=_spec(self.settings),
-            n_ctx=model.n_ctx,
-            n_threads=model.n_threads,
-            prompt_batch=model.prompt_batch,
-            use_mmap=model.use_mmap,
-            seed=model.seed,
-            gpu_layers=model.gpu_layers,
-            flash_attention=model.flash_attention,
-            kv_cache_type=model.kv_cache_type,
-            token_cache_bytes=model.token_cache_mib * 1024 * 1024,
-        )
-
     def reload_engine(self) -> None:
         """Load the newly configured model in the background; requests use the old one until then."""
 
         def on_event(event: EngineEvent) -> None:
             logger.debug("next model: %s %s", event.kind, event.message)
 
-        engine = Engine(LlamaBackend(self._engine_config()), on_event)
+        engine = Engine(make_backend(self.settings), on_event)
         self._next_engine = engine
         engine.start()
         self.run_task(self._swap_engine(engine))
@@ -212,12 +225,12 @@ class QwenLanguageServer(LanguageServer):
         if self.engine is not None:
             return
         loop = asyncio.get_running_loop()
-        config = self._engine_config()
+        backend = make_backend(self.settings)
 
         def on_event(event: EngineEvent) -> None:
             loop.call_soon_threadsafe(self._on_engine_event, event)
 
-        self.engine = Engine(LlamaBackend(config), on_event)
+        self.engine = Engine(backend, on_event)
         self.run_task(self._begin_progress())
         self.engine.start()
         self._warm_open_documents(self.engine)
@@ -329,6 +342,14 @@ class QwenLanguageServer(LanguageServer):
                 self.error(f"qwen-lsp: {event.message} Completions are disabled until this is fixed.")
         elif event.kind == "notice":
             self.warn(f"qwen-lsp: {event.message}")
+        elif event.kind == "unavailable":
+            self.warn(f"qwen-lsp: {event.message}")
+            self.protocol.notify("qwenLsp/status", {"state": "unavailable", "message": event.message})
+        elif event.kind == "available":
+            self.window_log_message(
+                types.LogMessageParams(type=types.MessageType.Info, message=event.message)
+            )
+            self.protocol.notify("qwenLsp/status", {"state": "ready", "message": event.message})
 
     # --- completions -------------------------------------------------------------------------
 
@@ -470,6 +491,9 @@ class QwenLanguageServer(LanguageServer):
                 "fim": engine.info.fim is not None,
                 "hybrid": engine.info.is_hybrid,
             },
+            "remote": _remote(engine),
+            "outage": engine.outage,
+            "unavailable": engine.stats.unavailable,
             "requests": engine.stats.requests,
             "queuedWhileLoading": engine.stats.queued_while_loading,
             "completed": engine.stats.completed,

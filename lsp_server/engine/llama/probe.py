@@ -13,7 +13,8 @@ import llama_cpp
 
 from lsp_server.engine.gguf_check import ModelFileError
 from lsp_server.engine.llama.backend import llama_log, model_fim_tokens
-from lsp_server.model_api import FimTokens
+from lsp_server.engine.llama.tokenizer import LlamaTokenizer
+from lsp_server.model_api import FimTokens, Tokenizer
 
 # llama.h: LLAMA_FTYPE_GUESSED, the flag llama.cpp adds to a file type it inferred.
 _FTYPE_GUESSED = 1024
@@ -57,6 +58,21 @@ def read_vocabulary(path: Path) -> Vocabulary:
         return Vocabulary(n_vocab=int(llm.n_vocab()), fim=model_fim_tokens(llm))
     finally:
         llm.close()
+
+
+def read_tokenizer(path: Path, cache_bytes: int) -> tuple[Tokenizer, FimTokens | None, str]:
+    """A tokenizer over ``path``'s vocabulary, its FIM tokens and architecture (no weights are loaded).
+
+    For a model that runs on a remote server; the vocabulary stays loaded as long as the tokenizer lives.
+    """
+    log = llama_log()
+    log.recent_errors.clear()
+    try:
+        llm = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelFileError(f"cannot read the vocabulary of {path}: {log.explain() or exc}") from exc
+    architecture = str(dict(llm.metadata).get("general.architecture", "unknown"))
+    return LlamaTokenizer(llm, cache_bytes=cache_bytes), model_fim_tokens(llm), architecture
 
 
 def file_type_name(file_type: int) -> str | None:

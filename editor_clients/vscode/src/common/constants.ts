@@ -17,6 +17,7 @@ export const Commands = {
 export const SERVER_EXPLAIN_COMMAND = "qwenLsp.explain";
 /** Custom request: engine state and counters. */
 export const STATS_REQUEST = "qwenLsp/stats";
+export const STATUS_NOTIFICATION = "qwenLsp/status";
 
 /** Languages the server has a tree-sitter grammar for. */
 export const LANGUAGES = [

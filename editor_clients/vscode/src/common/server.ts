@@ -12,7 +12,7 @@ import {
   WorkDoneProgressEnd,
   WorkDoneProgressReport,
 } from "vscode-languageclient/node";
-import { CONFIG_SECTION, Commands, EXTENSION_NAME, LANGUAGES, STATS_REQUEST } from "./constants";
+import { CONFIG_SECTION, Commands, EXTENSION_NAME, LANGUAGES, STATS_REQUEST, STATUS_NOTIFICATION } from "./constants";
 import { inlineCompletionsEnabled, serverCommand, userServerSettings } from "./settings";
 import { StatusItem } from "./status";
 
@@ -100,6 +100,14 @@ export async function startClient(ctx: ServerContext): Promise<LanguageClient> {
     throw error;
   }
   client.onNotification(ShowMessageNotification.type, (params) => showMessage(ctx, params.type, params.message));
+  // A remote model server out of reach (and back): the status item says so until it answers again.
+  client.onNotification(STATUS_NOTIFICATION, (params: { state?: string; message?: string }) => {
+    if (params.state === "unavailable") {
+      ctx.status.set({ kind: "error", message: params.message ?? "the model server is unavailable" });
+    } else if (params.state === "ready") {
+      ctx.status.set({ kind: "ready" });
+    }
+  });
   if (ctx.status.current.kind === "starting") {
     ctx.status.set({ kind: "loading" });
   }
