@@ -382,7 +382,7 @@ def check_remote(settings: Settings) -> Check:
     fim = f"fill-in-the-middle ({info.fim.spelling})" if info.fim else "no fill-in-the-middle (prefix only)"
     summary = f"{backend.api} API at {facts['url']}: model {info.name}, context {info.n_ctx}, {fim}"
     if backend.api == "llama":
-        summary += f", slot {backend.slot}"
+        summary += f", slot {backend.slot}" if backend.slot >= 0 else ", slot chosen by the server"
     return Check("remote", "ok", summary, facts)
 
 

@@ -60,8 +60,9 @@ class RemoteSettings:
         default=None,
         validator=attrs.validators.optional(attrs.validators.ge(0)),
         metadata={
-            "description": "llama-server slot this editor uses (its own KV cache on a shared server); "
-            "empty: one picked from this machine and workspace."
+            "description": "llama-server slot this editor always uses (its own KV cache on a shared "
+            "server); empty: the server gives each request the idle slot whose cache shares the most "
+            "with its prompt (llama-server --slot-prompt-similarity)."
         },
     )
     fim: Literal["auto", "qwen", "starcoder", "codellama", "deepseek", "none"] = attrs.field(

@@ -12,7 +12,7 @@ from lsp_server.cli import build_parser, settings_from_args
 from lsp_server.config.layers import Layer, describe, flatten_settings, resolve
 from lsp_server.engine.choose import api_key, make_backend
 from lsp_server.engine.engine import Engine
-from lsp_server.engine.remote.backend import RemoteBackend, RemoteConfig, healing_grammar, pick_slot
+from lsp_server.engine.remote.backend import RemoteBackend, RemoteConfig, healing_grammar
 from lsp_server.engine.remote.http import Endpoint, HttpClient, RemoteError
 from lsp_server.engine.remote.tokenizers import TextTokenizer, fim_spellings
 from lsp_server.model_api import EngineEvent, EngineState, GenerationRequest, PromptLayout
@@ -64,13 +64,6 @@ def test_fim_spellings_follow_the_model_name() -> None:
 def test_healing_grammar_spells_the_characters_exactly() -> None:
     assert healing_grammar("ke") == 'root ::= "ke" .*'
     assert healing_grammar('a"b\\c\n') == 'root ::= "a\\"b\\\\c\\x0A" .*'
-
-
-def test_slot_is_stable_and_spread() -> None:
-    assert pick_slot("host/user/project", 1) == 0
-    assert pick_slot("host/user/project", 8) == pick_slot("host/user/project", 8)
-    slots = {pick_slot(f"host/user/project{index}", 8) for index in range(64)}
-    assert slots <= set(range(8)) and len(slots) >= 6
 
 
 def test_endpoint_hides_credentials_and_rejects_bad_urls() -> None:

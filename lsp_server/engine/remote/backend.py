@@ -3,9 +3,9 @@
 What the user sees: ``qwen-lsp serve --remote URL`` loads no model here; suggestions and code actions come
 from the server (a team's GPU box, vLLM, Ollama, a hosted API) with the same prompts, budgets and
 post-processing as the in-process engine. With llama-server the prompt goes as the very token ids the
-in-process engine would evaluate (``/completion``, ``cache_prompt``, one slot per editor so each keeps
-its own KV cache), token healing through a grammar; with an OpenAI-compatible server the FIM prompt goes as
-text (``/v1/completions``). Code actions use ``/v1/chat/completions`` on both. Everything streams, and a
+in-process engine would evaluate (``/completion``, ``cache_prompt``, the server routing each editor to
+the slot that holds its cache), token healing through a grammar; with an OpenAI-compatible server the FIM
+prompt goes as text (``/v1/completions``). Code actions use ``/v1/chat/completions`` on both. Everything streams, and a
 cancelled or superseded request closes its stream, which stops the server's generation.
 
 The worker (``lsp_server.engine.engine``) keeps the queue and priorities; an unreachable server raises
@@ -14,10 +14,7 @@ The worker (``lsp_server.engine.engine``) keeps the queue and priorities; an unr
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -54,22 +51,6 @@ class RemoteConfig:
     vocabulary: Path | None = None
     """A local GGUF of the same model: tokenize with its vocabulary here instead of asking the server."""
     token_cache_bytes: int = DEFAULT_MAX_BYTES
-    client_id: str = ""
-    """What picks this editor's llama-server slot (default: this machine, user and working directory)."""
-
-
-def default_client_id() -> str:
-    """Names this machine, user and working directory: the same editor keeps the same slot across restarts."""
-    user = os.environ.get("USER") or os.environ.get("USERNAME") or ""
-    return f"{socket.gethostname()}/{user}/{os.getcwd()}"
-
-
-def pick_slot(client_id: str, total_slots: int) -> int:
-    """A stable slot for ``client_id`` among ``total_slots`` (editors spread over the slots)."""
-    if total_slots <= 1:
-        return 0
-    digest = hashlib.sha256(client_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") % total_slots
 
 
 def healing_grammar(healing: str) -> str:
@@ -171,7 +152,11 @@ class RemoteBackend:
                 )
             self.slot = self.config.slot
         else:
-            self.slot = pick_slot(self.config.client_id or default_client_id(), total)
+            # -1: llama-server gives each request the idle slot whose cache shares the most with its prompt
+            # (--slot-prompt-similarity), so an editor keeps finding its own cache and never waits behind a
+            # busy slot while another is idle; a slot fixed from a hash would collide (two of eight editors
+            # share one of eight slots with 99.8% chance).
+            self.slot = -1
         model_path = str(props.get("model_path") or "")
         self.model = self.model or Path(model_path).stem or "llama-server"
         local = self._vocabulary()
