@@ -251,13 +251,19 @@ class Ours(Side):
     kind = "ours"
 
     def __init__(
-        self, log: Path | None = None, name: str = "qwen-lsp", options: dict[str, Any] | None = None
+        self,
+        log: Path | None = None,
+        name: str = "qwen-lsp",
+        options: dict[str, Any] | None = None,
+        server_args: list[str] | None = None,
     ) -> None:
         self.client: Any = None
         self.uri = ""
         self.log = log
         self.name = name
         self.options = options or {}
+        self.server_args = server_args
+        """Where the model comes from instead of ``--model M`` (e.g. ``--remote URL``; bench/team.py)."""
 
     async def start(self, model: Path) -> None:
         from lsprotocol import types
@@ -275,7 +281,8 @@ class Ours(Side):
         def _message(params: Any) -> None:
             print(f"    [qwen-lsp] {params.message}", file=sys.stderr)
 
-        args = ["-m", "lsp_server", "serve", "--model", str(model), "--n-ctx", str(N_CTX)]
+        source = self.server_args if self.server_args is not None else ["--model", str(model)]
+        args = ["-m", "lsp_server", "serve", *source, "--n-ctx", str(N_CTX)]
         args += ["--threads", str(THREADS)]
         if self.log is not None:
             args += ["-v", "--log-file", str(self.log)]

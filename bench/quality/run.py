@@ -41,6 +41,13 @@ do not depend on the thread count, only its speed).
     .venv/bin/python bench/quality/run.py --model 0.5b --sides ours,ours-cursor   # region vs cursor
     .venv/bin/python bench/quality/run.py --model 0.5b --typed-lines 8             # side ours-typed8
 
+Two sides score a model served elsewhere (issue 14), the same holes through ``qwen-lsp serve --remote``:
+**remote-llama** (llama-server's API) and **remote-openai** (the OpenAI-compatible API), against
+``--remote URL`` (any server; the key from ``$QWEN_LSP_API_KEY``) or, without it, a llama-server this
+script starts on the same GGUF::
+
+    .venv/bin/python bench/quality/run.py --model 0.5b --sides ours,remote-llama,remote-openai
+
 Then each completion is written into a scratch copy of its project and the tests of the touched module run
 (``bench/quality/oracle.py``): a hole passes when they pass. Results go to
 ``bench/quality/results/<model>.jsonl`` for the sides ``baseline`` and ``ours``, and to
@@ -193,9 +200,15 @@ def side_settings(side: str) -> dict[str, Any]:
     # either); the default cuts a long multi-line suggestion after a whole line for latency.
     if side == "ours-cursor":
         return {"completion": {"promptLayout": "cursor", "maxPredictMs": 0}}
-    if side == "ours" or typed_lines(side) is not None:
+    if side == "ours" or typed_lines(side) is not None or side in REMOTE_SIDES:
         return {"completion": {"maxPredictMs": 0}}
-    raise SystemExit(f"unknown side {side!r}: baseline, ours, ours-cursor or ours-typedK")
+    raise SystemExit(
+        f"unknown side {side!r}: baseline, ours, ours-cursor, ours-typedK, remote-llama or remote-openai"
+    )
+
+
+REMOTE_SIDES = {"remote-llama": "llama", "remote-openai": "openai"}
+"""Sides served by a model server (``--remote URL``, or a llama-server started on the same GGUF)."""
 
 
 def applies(side: str, hole: dict[str, Any]) -> bool:
@@ -208,14 +221,22 @@ class Ours:
     """``qwen-lsp serve`` over stdio, driven the way an editor drives it."""
 
     def __init__(
-        self, model: Path, log: Path | None, settings: dict[str, Any] | None = None, threads: int = 0
+        self,
+        model: Path,
+        log: Path | None,
+        settings: dict[str, Any] | None = None,
+        threads: int = 0,
+        remote: list[str] | None = None,
     ) -> None:
         from lsp_server.client.session import ServerOptions, ServerSession
 
         extra = ["--log-file", str(log)] if log is not None else []
         if threads:
             extra += ["--threads", str(threads)]
-        options = ServerOptions(model=str(model), temperature=0.0, extra_args=extra, settings=settings or {})
+        extra += remote or []
+        options = ServerOptions(
+            model=None if remote else str(model), temperature=0.0, extra_args=extra, settings=settings or {}
+        )
         self.session = ServerSession(options)
         self.versions: dict[str, int] = {}
 
@@ -378,7 +399,12 @@ def _done(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 async def generate(
-    holes: list[dict[str, Any]], model: Path, sides: list[str], out: Path, threads: int = 0
+    holes: list[dict[str, Any]],
+    model: Path,
+    sides: list[str],
+    out: Path,
+    threads: int = 0,
+    remote_url: str | None = None,
 ) -> None:
     """Ask each side for a completion at every hole not yet in ``out`` (each ``ours*`` side: a server)."""
     done = _done(out)
@@ -387,11 +413,23 @@ async def generate(
         return
     baseline = Baseline(model) if "baseline" in sides else None
     servers: dict[str, Ours] = {}
+    llama_server = None
+    if remote_url is None and any(side in REMOTE_SIDES for side in sides):
+        from devtools.llama_server import LlamaServer
+
+        # The same GGUF behind a llama-server built from the same llama.cpp, as a team's GPU box would be.
+        llama_server = LlamaServer(model, threads=threads or 2, log=out.with_suffix(".llama-server.log"))
+        remote_url = llama_server.start().url
     try:
         for side in sides:
             if side != "baseline":
                 log = out.with_suffix(".server.log" if side == "ours" else f".{side}.server.log")
-                servers[side] = Ours(model, log, side_settings(side), threads)
+                remote = (
+                    ["--remote", str(remote_url), "--remote-api", REMOTE_SIDES[side]]
+                    if side in REMOTE_SIDES
+                    else None
+                )
+                servers[side] = Ours(model, log, side_settings(side), threads, remote)
                 await servers[side].start(oracle.prepare(todo[0]["project"]))
         with out.open("a") as sink:
             for index, hole in enumerate(todo):
@@ -435,6 +473,8 @@ async def generate(
     finally:
         for server in servers.values():
             await server.stop()
+        if llama_server is not None:
+            llama_server.stop()
 
 
 def score(holes: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
@@ -653,7 +693,12 @@ def report(model: str, holes: list[dict[str, Any]], records: list[dict[str, Any]
     parts = [side_table(model, holes, records)]
     if {"baseline", "ours"} <= sides:
         parts.append(table(model, holes, records))
-    pairs = [("ours", "ours-cursor"), ("ours", "baseline")]
+    pairs = [
+        ("ours", "ours-cursor"),
+        ("ours", "baseline"),
+        ("remote-llama", "ours"),
+        ("remote-openai", "ours"),
+    ]
     for side in sorted(sides, key=_side_order):
         if typed_lines(side) is not None:
             pairs += [(side, "ours-cursor"), (side, "ours")]
@@ -697,6 +742,13 @@ def main() -> None:
         help="the servers' --threads (default: theirs); the outputs do not depend on it, only the timings",
     )
     parser.add_argument("--out", type=Path, default=None, help="results file (default results/<model>.jsonl)")
+    parser.add_argument(
+        "--remote",
+        default=None,
+        metavar="URL",
+        help="the server of the sides remote-llama / remote-openai (key: $QWEN_LSP_API_KEY); default: a "
+        "llama-server started on --model (python -m devtools.llama_server build)",
+    )
     args = parser.parse_args()
 
     holes = load_holes()
@@ -727,13 +779,15 @@ def main() -> None:
     label = args.model if args.model in ("0.5b", "1.5b") else Path(args.model).stem
     RESULTS.mkdir(parents=True, exist_ok=True)
     plain_sides = set(sides) <= {"baseline", "ours"}
+    if set(sides) & set(REMOTE_SIDES) and args.out is None:
+        args.out = RESULTS / f"{label}-remote.jsonl"
     out = args.out or RESULTS / (f"{label}.jsonl" if plain_sides else f"{label}-layouts.jsonl")
     if args.redo and out.exists():
         redo = {(h["id"], side) for h in holes for side in sides}
         kept = [r for r in _done(out).values() if (r["id"], r["side"]) not in redo]
         out.write_text("".join(json.dumps(r) + "\n" for r in kept))
     if not args.score_only:
-        asyncio.run(generate(holes, model_path(args.model), sides, out, args.server_threads))
+        asyncio.run(generate(holes, model_path(args.model), sides, out, args.server_threads, args.remote))
     records = score(load_holes(), out)
     print(report(label, load_holes(), records))
 

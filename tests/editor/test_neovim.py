@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -256,3 +257,17 @@ def test_explain_without_show_document_opens_the_markdown_in_a_split(extmark_run
     assert explain["name"].startswith("qwen-explain://") and explain["filetype"] == "markdown"
     assert explain["windows"] == 1 and explain["window_count"] == 2 and explain["code_window_kept"]
     assert "\n".join(explain["lines"]).strip() == result["markdown"].strip()
+
+
+def test_statusline_says_when_the_remote_model_server_is_out_of_reach(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    source = tmp_path / "main.py"
+    source.write_text(PROMPT)
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "lsp_server", "serve", "-v", "--remote", url, "--remote-api", "llama"]
+    run = run_nvim(tmp_path, {"mode": "status", "cmd": command, "cwd": str(REPO), "file": str(source)})
+    assert run["ok"], describe(run)
+    assert run["before_status"] == ""
+    assert run["status"].startswith("qwen: cannot reach the model server at " + url), run["status"]

@@ -403,9 +403,29 @@ local function run_setup()
   finish()
 end
 
+--- A server whose remote model server is out of reach: its status reaches `require("qwen_lsp").status()`.
+local function run_status()
+  local qwen = require("qwen_lsp")
+  qwen.setup({ cmd = scenario.cmd, lsp = { cmd_cwd = scenario.cwd, root_markers = { ".qwen-lsp-e2e-root" } } })
+  out.before_status = qwen.status()
+  vim.cmd.edit(vim.fn.fnameescape(scenario.file))
+  vim.bo.filetype = "python"
+  wait_until("client attached", function()
+    return require("qwen_lsp.lsp").get_client(0) ~= nil
+  end, 30000)
+  wait_until("an unavailable status", function()
+    return qwen.status() ~= ""
+  end, 30000)
+  out.status = qwen.status()
+  out.ok = true
+  finish()
+end
+
 co = coroutine.create(function()
   if scenario.mode == "setup" then
     run_setup()
+  elseif scenario.mode == "status" then
+    run_status()
   else
     run_editor()
   end

@@ -83,4 +83,14 @@ function M.explain()
   require("qwen_lsp.commands").explain()
 end
 
+--- For a statusline: why suggestions are empty (a remote model server out of reach), else "".
+---@return string
+function M.status()
+  local status = require("qwen_lsp.lsp").server_status
+  if status and status.state == "unavailable" then
+    return "qwen: " .. status.message
+  end
+  return ""
+end
+
 return M

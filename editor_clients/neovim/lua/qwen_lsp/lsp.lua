@@ -46,6 +46,16 @@ local function show_document(err, params, ctx)
   return default(err, params, ctx)
 end
 
+--- The server's last `qwenLsp/status`: a remote model server out of reach ("unavailable"), or back
+--- ("ready"). Read by `require("qwen_lsp").status()` for statuslines.
+---@type {state: string, message: string}|nil
+M.server_status = nil
+
+---@param params {state?: string, message?: string}
+local function on_status(_, params)
+  M.server_status = { state = params.state or "", message = params.message or "" }
+end
+
 --- The `vim.lsp.config` entry built from the options.
 ---@param options qwen_lsp.Config
 ---@return vim.lsp.Config
@@ -59,7 +69,7 @@ function M.client_config(options)
     -- Neovim 0.11 does not announce inline completion; the server then also answers
     -- textDocument/completion with the same text. Announce it: this plugin shows ghost text either way.
     capabilities = { textDocument = { inlineCompletion = { dynamicRegistration = false } } },
-    handlers = { ["window/showDocument"] = show_document },
+    handlers = { ["window/showDocument"] = show_document, ["qwenLsp/status"] = on_status },
     -- The server may be decoding when Neovim quits: give it a moment, then stop it for good.
     flags = { exit_timeout = 2000 },
   }
