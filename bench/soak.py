@@ -220,13 +220,17 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                 "completions": completions,
                 "answered": answered,
                 "caches": stats.get("caches", {}),
+                "pending_handlers": stats.get("pendingHandlers"),
             }
             reports.append(report)
             caches = " ".join(
                 f"{name}={value['bytes'] / 1024:.0f}K/{value['entries']}"
                 for name, value in sorted(report["caches"].items())
             )
-            print(f"edit {edit:>6}  rss {report['rss_mib']:>7.1f} MiB  {caches}", flush=True)
+            pending = report["pending_handlers"]
+            print(
+                f"edit {edit:>6}  rss {report['rss_mib']:>7.1f} MiB  pending={pending}  {caches}", flush=True
+            )
     top: list[str] = []
     if args.tracemalloc:
         answer = plain(

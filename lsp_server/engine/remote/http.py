@@ -31,8 +31,12 @@ class RemoteError(Exception):
 
     @property
     def temporary(self) -> bool:
-        """Whether trying again later may work (down, slow, overloaded), as opposed to a bad request."""
-        return self.kind in ("unreachable", "timeout", "server", "auth", "model")
+        """Whether the server is out of reach for now (down, refusing the key, failing, lacking the model).
+
+        Not a timeout: a server busy with other editors' requests answers late, and that one request is
+        lost, not the server (an outage would blank every editor's suggestions until the next retry).
+        """
+        return self.kind in ("unreachable", "server", "auth", "model")
 
 
 @attrs.frozen
