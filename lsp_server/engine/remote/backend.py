@@ -5,8 +5,8 @@ from the server (a team's GPU box, vLLM, Ollama, a hosted API) with the same pro
 post-processing as the in-process engine. With llama-server the prompt goes as the very token ids the
 in-process engine would evaluate (``/completion``, ``cache_prompt``, the server routing each editor to
 the slot that holds its cache), token healing through a grammar; with an OpenAI-compatible server the FIM
-prompt goes as text (``/v1/completions``). Code actions use ``/v1/chat/completions`` on both. Everything streams, and a
-cancelled or superseded request closes its stream, which stops the server's generation.
+prompt goes as text (``/v1/completions``). Code actions use ``/v1/chat/completions`` on both. Everything
+streams, and a cancelled or superseded request closes its stream, which stops the server's generation.
 
 The worker (``lsp_server.engine.engine``) keeps the queue and priorities; an unreachable server raises
 ``BackendUnavailable`` and the worker answers "unavailable" with backoff until it is back.

@@ -74,6 +74,9 @@ class Stream:
         self._connection = connection
         self._response: http.client.HTTPResponse | None = None
         self._closed = threading.Event()
+        self._sock: socket.socket | None = None
+        """The connected socket itself: ``http.client`` drops ``connection.sock`` when the server says
+        ``Connection: close`` while the response still reads from it."""
 
     def watch(self, stop: Callable[[], bool]) -> None:
         """Close the stream as soon as ``stop()`` is true (checked every 10 ms on a small thread)."""
@@ -96,7 +99,7 @@ class Stream:
         if self._closed.is_set():
             return
         self._closed.set()
-        sock = self._connection.sock
+        sock = self._sock or self._connection.sock
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -136,7 +139,14 @@ class Stream:
             raise RemoteError("unreachable", f"the connection to the model server broke: {exc}") from exc
         finally:
             self.close()
-            self._connection.close()
+            self._release()
+
+    def _release(self) -> None:
+        """Close the response and the connection (their file descriptor), on the reading thread."""
+        if self._response is not None:
+            with contextlib.suppress(Exception):
+                self._response.close()
+        self._connection.close()
 
 
 def _error_from_body(status: int, body: Any, where: str) -> RemoteError:
@@ -258,6 +268,7 @@ class HttpClient:
             connection.connect()
         except (OSError, http.client.HTTPException) as exc:
             raise self._connection_error(connection, exc) from exc
+        stream._sock = connection.sock
         stream.watch(stop)
         try:
             _, stream._response = self._open("POST", path, body, None, stream, connection)
