@@ -14,11 +14,19 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
 
 from devtools.llama_server import LlamaServer
 from tests.conftest import inline_completion, items_of, lsp_session, open_document, stats, wait_for
 from tests.remote_fixtures import API_KEY, running_server
-from tests.test_e2e_actions import SOURCE, action_capabilities, execute, private_dirs
+from tests.test_e2e_actions import (
+    LONG_ACTIONS,
+    SOURCE,
+    _wait_decoding,
+    action_capabilities,
+    execute,
+    private_dirs,
+)
 
 # Deterministic answers: greedy, and no wall-clock cut of long suggestions.
 OPTIONS: dict[str, Any] = {"completion": {"maxPredictMs": 0}, "actions": {"maxTokens": 48}}
@@ -138,3 +146,38 @@ async def test_completions_come_back_when_the_server_does(smollm2_path: Path, tm
             assert info["outage"] == "" and info["unavailable"] >= 1
             assert len(warnings(client)) == 1  # one message for the whole outage
         assert API_KEY not in log.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("api", ["llama", "openai"])
+async def test_cancel_request_stops_the_servers_generation(
+    smol_server: LlamaServer, api: str, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    async with lsp_session(
+        None,
+        root=workspace,
+        env={**private_dirs(tmp_path), "QWEN_LSP_API_KEY": API_KEY},
+        capabilities=action_capabilities(),
+        options=LONG_ACTIONS,
+        extra_args=remote_args(smol_server, api, tmp_path / "server.log"),
+    ) as (client, _):
+        uri = (workspace / "geometry.py").as_uri()
+        open_document(client, uri, "python", SOURCE)
+        params = types.ExecuteCommandParams(
+            command="qwenLsp.explain", arguments=[{"uri": uri, "line": 4, "character": 8}]
+        )
+        future = client.protocol.send_request(
+            types.WORKSPACE_EXECUTE_COMMAND, params, msg_id="explain-remote"
+        )
+        await _wait_decoding(client, "explain")
+        assert any(slot.get("is_processing") for slot in smol_server.slots_state())
+        cancelled_at = asyncio.get_running_loop().time()
+        client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="explain-remote"))
+        with pytest.raises(JsonRpcRequestCancelled):
+            await asyncio.wrap_future(future)
+        while any(slot.get("is_processing") for slot in smol_server.slots_state()):
+            assert asyncio.get_running_loop().time() - cancelled_at < 5, "the server kept generating"
+            await asyncio.sleep(0.05)
+        info = await stats(client)
+        assert info["cancelled"] == 1 and info["decodedTokens"] < 2000

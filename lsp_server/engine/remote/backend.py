@@ -276,6 +276,7 @@ class RemoteBackend:
         assert self.info is not None and self._tokenizer is not None
         control.stats.busy = True
         control.stats.current_label = request.label
+        control.stats.current_decoded = len(job.generated)
         try:
             return self._run(job, control, queue_ms)
         except RemoteError as exc:
@@ -357,7 +358,9 @@ class RemoteBackend:
                 job.generated.extend(tokens)
                 if healing_step:
                     job.healing_steps += max(1, len(tokens))
-                control.stats.decoded_tokens += max(1, len(tokens)) if piece or tokens else 0
+                decoded = max(1, len(tokens)) if piece or tokens else 0
+                control.stats.decoded_tokens += decoded
+                control.stats.current_decoded += decoded
                 if not (raw.startswith(healing) or healing.startswith(raw)):
                     if self.api == "llama":  # the grammar makes this impossible; a server without one
                         text, reason = "", "healing"
