@@ -214,7 +214,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
             keep=keep,
         )
 
-    def inputs(context: FileContext) -> PromptInputs:
+    def inputs(context: FileContext, info: ModelInfo) -> PromptInputs:
         return PromptInputs(
             context=context,
             snippets=plan.snippets,
@@ -222,7 +222,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
             repo=plan.repo,
             language=plan.language,
             neighbour_budget=settings.neighbour_tokens,
-            heal=settings.token_healing,
+            heal=settings.token_healing and info.token_healing,
         )
 
     def stable_for(place: Place, info: ModelInfo, tokenize: Tokenizer) -> StablePrompt:
@@ -236,7 +236,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
         if grew_from is not None:
             keep = KeptWindow(grew_from.context.window_start_line, grew_from.context.outline)
         context = context_of(info, tokenize, keep)
-        stable = build_stable_prompt(inputs(context), fim=info.fim, tokenize=tokenize, bos=info.bos)
+        stable = build_stable_prompt(inputs(context, info), fim=info.fim, tokenize=tokenize, bos=info.bos)
         place.built[key] = stable
         kept = keep is not None and context.window_start_line == keep.start_row
         notes["place"]["front"] = "kept window" if kept else "built"
@@ -248,7 +248,11 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
         if place is None:
             context = context_of(info, tokenize)
             layout = build_context_prompt(
-                inputs(context), fim=info.fim, tokenize=tokenize, detokenize=tokenize.detokenize, bos=info.bos
+                inputs(context, info),
+                fim=info.fim,
+                tokenize=tokenize,
+                detokenize=tokenize.detokenize,
+                bos=info.bos,
             )
         else:
             notes["place"] = {
@@ -264,7 +268,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
                 plan.region,
                 tokenize=tokenize,
                 detokenize=tokenize.detokenize,
-                heal=settings.token_healing,
+                heal=settings.token_healing and info.token_healing,
                 bos=info.bos,
             )
         notes["context_ms"] = (time.perf_counter() - started) * 1000

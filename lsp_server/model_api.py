@@ -97,6 +97,9 @@ class ModelInfo:
     load_seconds: float
     eos: int = -1
     chat_template: str | None = None
+    token_healing: bool = True
+    """Whether the engine can make the model spell healed characters again (a logit mask or a grammar);
+    an OpenAI-compatible server cannot, so its prompts keep every character up to the cursor."""
 
 
 class CancelToken:

@@ -263,6 +263,7 @@ class RemoteBackend:
             is_recurrent=False,
             bos=(),
             load_seconds=time.perf_counter() - started,
+            token_healing=False,
         )
 
     # --- run -----------------------------------------------------------------------------------
@@ -294,11 +295,18 @@ class RemoteBackend:
             job.layout = request.build_prompt(info, tokenizer)
         layout = job.layout
         healing = layout.healing
-        if self.api != "llama" and (healing.strip() or isinstance(tokenizer, TextTokenizer)):
-            # No grammar on an OpenAI-compatible server to make the model spell a word fragment again: the
-            # fragment goes back into the prompt text (no token healing there); so does everything healed
-            # by the estimating tokenizer, which cannot know where the model's tokens end.
+        loose = ""
+        if self.api != "llama":
+            # No grammar on an OpenAI-compatible server (ModelInfo.token_healing is off, so completions
+            # never heal there): whatever a caller healed goes back into the prompt text. Spaces after code
+            # at the very end ("x = ") are left out instead (a lone trailing space token misleads a BPE
+            # model) and dropped from the answer when the model writes them again.
             healing = ""
+            prompt_text = tokenizer.detokenize(list(layout.tokens)) + layout.healing
+            if not job.raw:
+                last = prompt_text[prompt_text.rfind("\n") + 1 :]
+                if last.rstrip(" \t") and last != last.rstrip(" \t"):
+                    loose = last[len(last.rstrip(" \t")) :]
         prompt_size = layout.size
         room = info.n_ctx - prompt_size
         if not layout.tokens or room < 2:
@@ -328,6 +336,8 @@ class RemoteBackend:
             # then the rest without a grammar (its prompt cache makes the extra request cost one token).
             healing_step = self.api == "llama" and len(raw) < len(healing)
             path, body = self._request_body(job, max_tokens, healing[len(raw) :] if healing_step else "", raw)
+            if loose:
+                body["prompt"] = body["prompt"][: -len(loose)]
             try:
                 stream = self.client.stream(path, body, stop)
             except Cancelled:
@@ -355,6 +365,13 @@ class RemoteBackend:
                     first_token = time.perf_counter()
                 # A byte that is no whole UTF-8 character comes as U+FFFD; the in-process engine drops it.
                 raw += piece.replace("\ufffd", "")
+                if loose and raw:
+                    if raw.startswith(loose):
+                        raw, loose = raw[len(loose) :], ""
+                    elif not loose.startswith(raw):
+                        loose = ""  # the model went on without the space: the document has it already
+                    else:
+                        continue
                 job.generated.extend(tokens)
                 if healing_step:
                     job.healing_steps += max(1, len(tokens))
@@ -362,10 +379,8 @@ class RemoteBackend:
                 control.stats.decoded_tokens += decoded
                 control.stats.current_decoded += decoded
                 if not (raw.startswith(healing) or healing.startswith(raw)):
-                    if self.api == "llama":  # the grammar makes this impossible; a server without one
-                        text, reason = "", "healing"
-                        break
-                    healing = ""  # white space left out and not written again: it is in the document already
+                    text, reason = "", "healing"  # (the grammar makes this impossible)
+                    break
                 if len(raw) < len(healing):
                     continue
                 text = raw[len(healing) :]
@@ -451,11 +466,7 @@ class RemoteBackend:
             if healing:
                 body["grammar"] = healing_grammar(healing)
             return "/completion", body
-        # No grammar here: healed white space is left out of the prompt (a trailing space token misleads
-        # the model) and dropped from the answer if written again; anything else healed stays in.
-        text = self._tokenizer.detokenize(list(layout.tokens))
-        if not healing:
-            text += layout.healing
+        text = self._tokenizer.detokenize(list(layout.tokens)) + layout.healing
         body = {
             "model": self.model,
             "prompt": text + raw,  # a resumed job continues after what it wrote
