@@ -51,6 +51,9 @@ class RemoteConfig:
     vocabulary: Path | None = None
     """A local GGUF of the same model: tokenize with its vocabulary here instead of asking the server."""
     token_cache_bytes: int = DEFAULT_MAX_BYTES
+    cache_prompt: bool = True
+    """llama-server's prompt cache (off: every prompt evaluated whole, as a cold in-process engine does;
+    for exact comparisons, since llama.cpp's results depend on how a prompt is split into batches)."""
 
 
 def healing_grammar(healing: str) -> str:
@@ -446,7 +449,7 @@ class RemoteBackend:
             body: dict[str, Any] = {"messages": request.messages, "max_tokens": max_tokens, **sampling}
             if self.api == "llama":
                 body["chat_template_kwargs"] = {"enable_thinking": False}
-                body["cache_prompt"] = True
+                body["cache_prompt"] = self.config.cache_prompt
             else:
                 body["model"] = self.model
                 body.pop("top_k", None)
@@ -455,7 +458,7 @@ class RemoteBackend:
             body = {
                 "prompt": [*layout.tokens, *job.generated],
                 "n_predict": 1 if healing else max(1, max_tokens + job.healing_steps - len(job.generated)),
-                "cache_prompt": True,
+                "cache_prompt": self.config.cache_prompt,
                 "id_slot": self.slot,
                 "return_tokens": True,
                 "samplers": ["top_k", "temperature"] if request.temperature <= 0 else None,
@@ -474,6 +477,8 @@ class RemoteBackend:
             **sampling,
         }
         body.pop("top_k", None)
+        if not self.config.cache_prompt:
+            body["cache_prompt"] = False  # (llama-server's extension; only sent when asked for)
         return "/v1/completions", body
 
     def _pieces(self, stream: Stream | None) -> Generator[tuple[str, list[int], dict[str, Any] | None]]:
