@@ -24,24 +24,28 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import socket
-import subprocess
-import tarfile
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LLAMA_CPP_PYTHON_VERSION = "0.3.36"
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from devtools import llama_server  # noqa: E402
+
 ANCHOR_HOME = Path(
     os.environ.get("QWEN_LSP_ANCHOR_HOME", Path.home() / ".cache" / "qwen-lsp" / "llama-server")
 )
 
+# AVX2 without the newer extensions, as the anchor was first measured (devtools.llama_server builds a
+# native one for the tests, with the in-process engine's kernels).
 CMAKE_FLAGS = [
-    "-DCMAKE_BUILD_TYPE=Release",
-    "-DBUILD_SHARED_LIBS=OFF",
+    *(flag for flag in llama_server.CMAKE_FLAGS if not flag.startswith("-DGGML_NATIVE")),
     "-DGGML_NATIVE=OFF",
     "-DGGML_AVX=ON",
     "-DGGML_AVX2=ON",
@@ -53,49 +57,15 @@ CMAKE_FLAGS = [
     "-DGGML_AMX_TILE=OFF",
     "-DGGML_AMX_INT8=OFF",
     "-DGGML_AMX_BF16=OFF",
-    "-DLLAMA_OPENSSL=OFF",
-    "-DLLAMA_BUILD_TESTS=OFF",
-    "-DLLAMA_BUILD_EXAMPLES=OFF",
-    "-DLLAMA_BUILD_SERVER=ON",
-    "-DLLAMA_BUILD_UI=OFF",
-    "-DLLAMA_USE_PREBUILT_UI=OFF",  # no network: don't fetch the web UI from the HF bucket
 ]
 
 
 # --------------------------------------------------------------------------------------- build
 
 
-def _fetch_sdist_source(work: Path) -> Path:
-    """Download the llama-cpp-python sdist with pip and return its vendored llama.cpp tree."""
-    dl = work / "sdist"
-    dl.mkdir(parents=True, exist_ok=True)
-    from models import pip_download
-
-    pip_download(dl, f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}", options=("--no-binary", ":all:"))
-    archive = next(dl.glob("llama_cpp_python-*.tar.gz"))
-    with tarfile.open(archive) as tf:
-        tf.extractall(dl, filter="data")
-    return dl / archive.name.removesuffix(".tar.gz") / "vendor" / "llama.cpp"
-
-
 def build(src: Path | None = None, jobs: int = 2, home: Path = ANCHOR_HOME) -> Path:
     """Configure and build only the ``llama-server`` target; returns the binary path."""
-    home.mkdir(parents=True, exist_ok=True)
-    if src is None:
-        src = _fetch_sdist_source(home)
-    tree = home / "src"
-    if not tree.exists():
-        shutil.copytree(src, tree, symlinks=True)
-    build_dir = home / "build"
-    t0 = time.monotonic()
-    subprocess.run(["cmake", "-S", str(tree), "-B", str(build_dir), "-G", "Ninja", *CMAKE_FLAGS], check=True)
-    subprocess.run(
-        ["cmake", "--build", str(build_dir), "--target", "llama-server", "-j", str(jobs)],
-        check=True,
-    )
-    binary = server_binary(home)
-    print(f"built {binary} in {time.monotonic() - t0:.0f} s", flush=True)
-    return binary
+    return llama_server.build(src, jobs, home, CMAKE_FLAGS)
 
 
 def server_binary(home: Path = ANCHOR_HOME) -> Path:

@@ -75,7 +75,9 @@ def fetch_sdist_source(home: Path) -> Path:
     return tree
 
 
-def build(src: Path | None = None, jobs: int = 2, home: Path = HOME) -> Path:
+def build(
+    src: Path | None = None, jobs: int = 2, home: Path = HOME, flags: list[str] | None = None
+) -> Path:
     """Configure and build only the ``llama-server`` target (skipped when built); the binary's path."""
     binary = server_binary(home)
     if binary.exists():
@@ -87,7 +89,8 @@ def build(src: Path | None = None, jobs: int = 2, home: Path = HOME) -> Path:
     build_dir = home / "build"
     generator = ["-G", "Ninja"] if shutil.which("ninja") else []
     started = time.monotonic()
-    subprocess.run(["cmake", "-S", str(tree), "-B", str(build_dir), *generator, *CMAKE_FLAGS], check=True)
+    command = ["cmake", "-S", str(tree), "-B", str(build_dir), *generator, *(flags or CMAKE_FLAGS)]
+    subprocess.run(command, check=True)
     subprocess.run(
         ["cmake", "--build", str(build_dir), "--target", "llama-server", "-j", str(jobs)], check=True
     )

@@ -19,12 +19,11 @@ from lsp_server.engine.engine import Engine
 from lsp_server.engine.llama.backend import LlamaBackend, LlamaConfig
 from lsp_server.engine.model_source import ModelSpec
 from lsp_server.engine.remote.backend import RemoteBackend, RemoteConfig
-from lsp_server.model_api import EngineEvent, GenerationRequest, ModelInfo, PromptLayout, Tokenizer
-from lsp_server.postprocess.stops import single_line_stop
+from lsp_server.model_api import EngineEvent, GenerationRequest, PromptLayout
 from lsp_server.prompt.chat import chat_prompt
-from lsp_server.prompt.fim import build_fim_prompt
 from tests.remote_fixtures import API_KEY, running_server
 from tests.test_engine_reuse import typing_session
+from tests.test_token_healing import healed_request
 
 CHAT = [
     {"role": "system", "content": "You explain Python code in one sentence."},
@@ -33,19 +32,7 @@ CHAT = [
 
 
 def fim_request(prefix: str, suffix: str, *, heal: bool = False, max_tokens: int = 12) -> GenerationRequest:
-    def build(info: ModelInfo, tokenize: Tokenizer) -> PromptLayout:
-        return build_fim_prompt(
-            prefix,
-            suffix,
-            fim=info.fim,
-            tokenize=tokenize,
-            prefix_budget=400,
-            suffix_budget=64,
-            bos=info.bos,
-            heal=heal,
-        )
-
-    return GenerationRequest(build_prompt=build, max_tokens=max_tokens, stop_rule=single_line_stop())
+    return healed_request(prefix, suffix, heal=heal, max_tokens=max_tokens)
 
 
 def started(engine: Engine) -> Engine:
