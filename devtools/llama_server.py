@@ -75,9 +75,7 @@ def fetch_sdist_source(home: Path) -> Path:
     return tree
 
 
-def build(
-    src: Path | None = None, jobs: int = 2, home: Path = HOME, flags: list[str] | None = None
-) -> Path:
+def build(src: Path | None = None, jobs: int = 2, home: Path = HOME, flags: list[str] | None = None) -> Path:
     """Configure and build only the ``llama-server`` target (skipped when built); the binary's path."""
     binary = server_binary(home)
     if binary.exists():
