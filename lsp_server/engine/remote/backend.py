@@ -80,13 +80,6 @@ def detect_api(client: HttpClient) -> str:
     return "llama" if isinstance(props, dict) and "default_generation_settings" in props else "openai"
 
 
-def _local_vocabulary(path: Path, cache_bytes: int) -> tuple[Tokenizer, FimTokens | None, str]:
-    """Tokenizer, FIM tokens and architecture from a local GGUF (its vocabulary only, no weights)."""
-    from lsp_server.engine.llama.probe import read_tokenizer
-
-    return read_tokenizer(path, cache_bytes)
-
-
 class RemoteBackend:
     """A model served elsewhere (``jobs.Backend``): llama-server's API or the OpenAI-compatible one."""
 
@@ -135,10 +128,12 @@ class RemoteBackend:
         return self.info
 
     def _vocabulary(self) -> tuple[Tokenizer, FimTokens | None, str] | None:
-        path = self.config.vocabulary
-        if path is None:
+        """Tokenizer, FIM tokens and architecture from the local GGUF, if one is set (vocabulary only)."""
+        if self.config.vocabulary is None:
             return None
-        return _local_vocabulary(path, self.config.token_cache_bytes)
+        from lsp_server.engine.llama.probe import read_tokenizer
+
+        return read_tokenizer(self.config.vocabulary, self.config.token_cache_bytes)
 
     def _load_llama(self) -> ModelInfo:
         started = time.perf_counter()
@@ -293,23 +288,13 @@ class RemoteBackend:
         info = self.info
         tokenizer = self._tokenizer
         assert info is not None and tokenizer is not None
-        self._tokenizer = tokenizer
         if job.layout is None:
             job.layout = request.build_prompt(info, tokenizer)
         layout = job.layout
-        healing = layout.healing
+        # No grammar on an OpenAI-compatible server (ModelInfo.token_healing is off, so completions never
+        # heal there): whatever a caller healed goes back into the prompt text (``_request_body``).
+        healing = layout.healing if self.api == "llama" else ""
         loose = ""
-        if self.api != "llama":
-            # No grammar on an OpenAI-compatible server (ModelInfo.token_healing is off, so completions
-            # never heal there): whatever a caller healed goes back into the prompt text. Spaces after code
-            # at the very end ("x = ") are left out instead (a lone trailing space token misleads a BPE
-            # model) and dropped from the answer when the model writes them again.
-            healing = ""
-            prompt_text = tokenizer.detokenize(list(layout.tokens)) + layout.healing
-            if not job.raw:
-                last = prompt_text[prompt_text.rfind("\n") + 1 :]
-                if last.rstrip(" \t") and last != last.rstrip(" \t"):
-                    loose = last[len(last.rstrip(" \t")) :]
         prompt_size = layout.size
         room = info.n_ctx - prompt_size
         if not layout.tokens or room < 2:
@@ -339,8 +324,14 @@ class RemoteBackend:
             # then the rest without a grammar (its prompt cache makes the extra request cost one token).
             healing_step = self.api == "llama" and len(raw) < len(healing)
             path, body = self._request_body(job, max_tokens, healing[len(raw) :] if healing_step else "", raw)
-            if loose:
-                body["prompt"] = body["prompt"][: -len(loose)]
+            prompt_text = body.get("prompt")
+            if self.api != "llama" and isinstance(prompt_text, str) and not raw:
+                # Spaces after code at the very end ("x = ") are left out (a lone trailing space token
+                # misleads a BPE model) and dropped from the answer when the model writes them again.
+                last = prompt_text[prompt_text.rfind("\n") + 1 :]
+                loose = last[len(last.rstrip(" \t")) :] if last.strip() else ""
+                if loose:
+                    body["prompt"] = prompt_text[: -len(loose)]
             try:
                 stream = self.client.stream(path, body, stop)
             except Cancelled:
@@ -355,7 +346,7 @@ class RemoteBackend:
                         continue
                     # The server holds back tokens that end inside a UTF-8 character and never sends their
                     # text if generation stops there; the in-process engine keeps their whole characters.
-                    piece = self._tokenizer.token_bytes(withheld, special=False).decode("utf-8", "ignore")
+                    piece = tokenizer.token_bytes(withheld, special=False).decode("utf-8", "ignore")
                     withheld = []
                 elif self._control.intersection(tokens):
                     reason = "eos"  # a control token (FIM marker, end of text): the in-process engine stops
