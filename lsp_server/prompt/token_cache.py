@@ -237,3 +237,29 @@ class TokenCache:
             self._room(self._counts, "counts", text_bytes(text) + ENTRY_OVERHEAD)
             self._counts[text] = counted
         return counted
+
+
+class CachedTokenizer:
+    """The part every cached tokenizer shares (the llama.cpp one, llama-server's).
+
+    Subclasses set ``_cache`` to a ``TokenCache`` over their own plain-text tokenization.
+    """
+
+    _cache: TokenCache
+
+    def __call__(self, text: str) -> list[int]:
+        """Tokenize plain text: special-token spellings stay ordinary text (safe for user code)."""
+        return self._cache(text)
+
+    def count(self, text: str) -> int:
+        """How many tokens plain ``text`` is (cached per line: cheap for text seen before)."""
+        return self._cache.count(text)
+
+    @property
+    def cache(self) -> TokenCache:
+        """The per-line token cache (its hit and miss counters)."""
+        return self._cache
+
+    def warm(self, text: str, stop: Callable[[], bool] | None = None) -> None:
+        """Put the lines of ``text`` in the token cache (the first prompt at any line of it is then cheap)."""
+        self._cache.warm(text, stop)

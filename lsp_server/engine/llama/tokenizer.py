@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable
 from typing import Any
 
-from lsp_server.prompt.token_cache import DEFAULT_MAX_BYTES, TokenCache
+from lsp_server.prompt.token_cache import DEFAULT_MAX_BYTES, CachedTokenizer, TokenCache
 
 
-class LlamaTokenizer:
+class LlamaTokenizer(CachedTokenizer):
     """A loaded ``llama_cpp.Llama``'s tokenizer, as prompt builders use it (``model_api.Tokenizer``)."""
 
     def __init__(self, llm: Any, cache_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -39,23 +38,6 @@ class LlamaTokenizer:
 
     def _plain(self, text: str) -> list[int]:
         return self._tokenize(text, special=False)
-
-    def __call__(self, text: str) -> list[int]:
-        """Tokenize plain text: special-token spellings stay ordinary text (safe for user code)."""
-        return self._cache(text)
-
-    def count(self, text: str) -> int:
-        """How many tokens plain ``text`` is (cached per line: cheap for text seen before)."""
-        return self._cache.count(text)
-
-    @property
-    def cache(self) -> TokenCache:
-        """The per-line token cache (its hit and miss counters)."""
-        return self._cache
-
-    def warm(self, text: str, stop: Callable[[], bool] | None = None) -> None:
-        """Put the lines of ``text`` in the token cache (the first prompt at any line of it is then cheap)."""
-        self._cache.warm(text, stop)
 
     def with_special(self, text: str) -> list[int]:
         """Tokenize text containing special tokens (``<|im_start|>`` ...), e.g. a rendered chat."""

@@ -10,15 +10,15 @@ code model's BPE gives) and whose ids spell their own text, so the prompt text i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from lsp_server.engine.remote.http import HttpClient
 from lsp_server.memory import CacheSize
-from lsp_server.prompt.token_cache import DEFAULT_MAX_BYTES, TokenCache
+from lsp_server.prompt.token_cache import DEFAULT_MAX_BYTES, CachedTokenizer, TokenCache
 
 
-class ServerTokenizer:
+class ServerTokenizer(CachedTokenizer):
     """llama-server's tokenizer over HTTP (``model_api.Tokenizer``), the per-line token cache in front."""
 
     def __init__(self, client: HttpClient, cache_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -50,14 +50,6 @@ class ServerTokenizer:
     def _plain(self, text: str) -> list[int]:
         return self._tokenize(text, special=False)
 
-    def __call__(self, text: str) -> list[int]:
-        """Tokenize plain text: special-token spellings stay ordinary text."""
-        return self._cache(text)
-
-    def count(self, text: str) -> int:
-        """How many tokens plain ``text`` is (cached per line)."""
-        return self._cache.count(text)
-
     def with_special(self, text: str) -> list[int]:
         """Tokenize text containing special tokens (``<|fim_prefix|>`` ...)."""
         return self._tokenize(text, special=True)
@@ -74,10 +66,6 @@ class ServerTokenizer:
         if all(token in self._pieces for token in tokens):
             return b"".join(self._pieces[token] for token in tokens)
         return self.detokenize(tokens).encode("utf-8")
-
-    def warm(self, text: str, stop: Callable[[], bool] | None = None) -> None:
-        """Put the lines of ``text`` in the token cache."""
-        self._cache.warm(text, stop)
 
     def cache_size(self) -> CacheSize:
         """What the token cache and the piece table hold."""
