@@ -44,6 +44,27 @@ def remote_args(server: LlamaServer, api: str, log: Path) -> list[str]:
     return ["--remote", server.url, "--remote-api", api, "--log-file", str(log)]
 
 
+def remote_session(
+    server: LlamaServer,
+    api: str,
+    tmp_path: Path,
+    log: Path,
+    *,
+    key: str = API_KEY,
+    root: Path | None = None,
+    options: dict[str, Any] = OPTIONS,
+) -> Any:
+    """``qwen-lsp serve --remote`` on ``server`` with ``key`` in its environment, logging to ``log``."""
+    return lsp_session(
+        None,
+        root=root,
+        env={**private_dirs(tmp_path), "QWEN_LSP_API_KEY": key},
+        capabilities=action_capabilities(),
+        options=options,
+        extra_args=remote_args(server, api, log),
+    )
+
+
 def warnings(client: Any) -> list[str]:
     """Warnings and errors shown, except SmolLM2's expected "no fill-in-the-middle tokens" notice."""
     shown = [m for m in client.messages if m.type in (types.MessageType.Warning, types.MessageType.Error)]
@@ -71,14 +92,7 @@ async def test_completion_and_explain_through_a_remote_server(
     assert local.strip()
 
     log = tmp_path / "server.log"
-    async with lsp_session(
-        None,
-        root=workspace,
-        env={**private_dirs(tmp_path), "QWEN_LSP_API_KEY": API_KEY},
-        capabilities=action_capabilities(),
-        options=OPTIONS,
-        extra_args=remote_args(smol_server, api, log),
-    ) as (client, _):
+    async with remote_session(smol_server, api, tmp_path, log, root=workspace) as (client, _):
         open_document(client, uri, "python", TYPED)
         assert await completion_text(client, uri) == local  # same model, prompt and greedy settings
         info = await stats(client)
@@ -96,12 +110,7 @@ async def test_completion_and_explain_through_a_remote_server(
 async def test_wrong_key_gives_one_message_and_no_crash(smol_server: LlamaServer, tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     wrong = "not-the-key-0123456789"
-    async with lsp_session(
-        None,
-        env={**private_dirs(tmp_path), "QWEN_LSP_API_KEY": wrong},
-        options=OPTIONS,
-        extra_args=remote_args(smol_server, "auto", log),
-    ) as (client, _):
+    async with remote_session(smol_server, "auto", tmp_path, log, key=wrong) as (client, _):
         await wait_for(lambda: warnings(client), timeout=60)
         assert len(warnings(client)) == 1 and "refused the API key" in warnings(client)[0]
         uri = "file:///tmp/qwen_lsp_remote_key.py"
@@ -116,12 +125,7 @@ async def test_wrong_key_gives_one_message_and_no_crash(smol_server: LlamaServer
 async def test_completions_come_back_when_the_server_does(smollm2_path: Path, tmp_path: Path) -> None:
     for server in running_server(smollm2_path, tmp_path / "llama.log", n_ctx=4096):
         log = tmp_path / "server.log"
-        async with lsp_session(
-            None,
-            env={**private_dirs(tmp_path), "QWEN_LSP_API_KEY": API_KEY},
-            options=OPTIONS,
-            extra_args=remote_args(server, "llama", log),
-        ) as (client, _):
+        async with remote_session(server, "llama", tmp_path, log) as (client, _):
             uri = "file:///tmp/qwen_lsp_remote_back.py"
             open_document(client, uri, "python", TYPED)
             before = await completion_text(client, uri)
@@ -154,13 +158,8 @@ async def test_cancel_request_stops_the_servers_generation(
 ) -> None:
     workspace = tmp_path / "ws"
     workspace.mkdir()
-    async with lsp_session(
-        None,
-        root=workspace,
-        env={**private_dirs(tmp_path), "QWEN_LSP_API_KEY": API_KEY},
-        capabilities=action_capabilities(),
-        options=LONG_ACTIONS,
-        extra_args=remote_args(smol_server, api, tmp_path / "server.log"),
+    async with remote_session(
+        smol_server, api, tmp_path, tmp_path / "server.log", root=workspace, options=LONG_ACTIONS
     ) as (client, _):
         uri = (workspace / "geometry.py").as_uri()
         open_document(client, uri, "python", SOURCE)
