@@ -252,22 +252,28 @@ class CompletionService:
         if flight is not None:
             typed = flight.typed_since(prefix, suffix)
             flight.pinned = typed is not None and flight.consistent(typed)
-        self._spawn(self._prewarm_when_idle(snapshot, line, column, keystroke))
+        self._spawn(self._prewarm_when_idle(snapshot, line, column, (keystroke, self._latest.get(uri, 0))))
 
     def document_opened(self, snapshot: DocumentSnapshot) -> None:
         """Warm the model with the start of a new document (its end as the cursor: small files fit whole)."""
         lines = snapshot.text.split("\n")
         column = sum(2 if ord(char) > 0xFFFF else 1 for char in lines[-1].removesuffix("\r"))
-        self._spawn(
-            self._prewarm_when_idle(snapshot, len(lines) - 1, column, self._keystrokes.get(snapshot.uri, 0))
-        )
+        uri = snapshot.uri
+        moment = (self._keystrokes.get(uri, 0), self._latest.get(uri, 0))
+        self._spawn(self._prewarm_when_idle(snapshot, len(lines) - 1, column, moment))
 
     async def _prewarm_when_idle(
-        self, snapshot: DocumentSnapshot, line: int, column: int, keystroke: int
+        self, snapshot: DocumentSnapshot, line: int, column: int, moment: tuple[int, int]
     ) -> None:
+        """Pre-warm unless the user typed or asked for a completion since ``moment`` (keystroke, request).
+
+        A request since then means the editor already told us where the cursor is and its prompt is in the
+        model: pre-warming another place (the end of a just-opened file) would throw that state away.
+        """
         await asyncio.sleep(PREWARM_IDLE_S)
         uri = snapshot.uri
-        if self._keystrokes.get(uri, 0) != keystroke or uri in self._inflight or self._busy(uri):
+        now = (self._keystrokes.get(uri, 0), self._latest.get(uri, 0))
+        if now != moment or uri in self._inflight or self._busy(uri):
             return
         self.prewarm(snapshot, line, column)
 

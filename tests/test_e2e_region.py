@@ -7,11 +7,13 @@ an incremental ``didChange`` and an inline completion request, as VS Code sends 
 
 from __future__ import annotations
 
+import asyncio
 import colorsys
 from pathlib import Path
 
 import pytest
 
+from lsp_server.scheduling import PREWARM_IDLE_S
 from tests.conftest import inline_completion, insert_text, lsp_session, open_document, stats
 from tests.test_region_engine import FUNCTION, keystrokes
 
@@ -54,3 +56,26 @@ async def test_keystrokes_in_the_middle_of_a_file_evaluate_only_their_tokens(
         # Enter evaluates the line break and the new line's indentation.
         assert all(cost <= len(key) + 2 for key, cost in costs), costs
         assert info["placeArrivals"] == 1 and info["placesOutgrown"] == 0
+
+
+async def test_a_request_right_after_opening_keeps_its_prompt_over_the_opening_prewarm(
+    qwen35_path: Path,
+) -> None:
+    """Opening a file pre-warms its end after a short idle, unless the editor has asked at a cursor since:
+    then that cursor's prompt is in the model and pre-warming elsewhere would throw it away (the next
+    keystroke would re-read the whole prompt: a flaky cold start seen in CI)."""
+    uri = "file:///project/colorsys.py"
+    async with lsp_session(qwen35_path) as (client, _):
+        open_document(client, uri, "python", SOURCE)
+        line = SOURCE[:ARRIVAL].count("\n")
+        await inline_completion(client, uri, line, 0)
+        await asyncio.sleep(PREWARM_IDLE_S + 0.7)
+        assert (await stats(client))["prewarms"] == 0
+        insert_text(client, uri, 2, line, 0, "d")
+        await inline_completion(client, uri, line, 1)
+        info = await stats(client)
+        assert info["lastUserPromptTokensEvaluated"] <= 3
+        other = "file:///project/other.py"
+        open_document(client, other, "python", "import os\n\nprint(os.getcwd())\n")
+        await asyncio.sleep(PREWARM_IDLE_S + 0.7)
+        assert (await stats(client))["prewarms"] == 1  # nobody asked there: its end is pre-warmed
