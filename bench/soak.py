@@ -92,11 +92,11 @@ def random_edit(
     """One edit in character coordinates: (start, end, inserted text)."""
     line = rng.randrange(len(doc.lines))
     column = rng.randrange(len(doc.lines[line]) + 1)
-    shrink = doc.size > target * 1.05 or (doc.size > target and rng.random() < 0.5)
+    shrink = doc.size > target * 1.02 or (doc.size > target and rng.random() < 0.5)
     kind = rng.random()
     if shrink and kind < 0.8:  # delete a range on the line, or the line break (a join)
         if column < len(doc.lines[line]):
-            end = min(len(doc.lines[line]), column + rng.randint(1, 12))
+            end = min(len(doc.lines[line]), column + rng.randint(1, 24))
             return (line, column), (line, end), ""
         if line + 1 < len(doc.lines):
             return (line, column), (line + 1, 0), ""
