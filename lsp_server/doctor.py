@@ -287,7 +287,7 @@ def check_llama_cpp(model: ModelSettings | None = None) -> Check:
 
 def check_grammars() -> Check:
     """Every tree-sitter grammar loads and parses a line of code."""
-    from lsp_server.context.languages import SUPPORTED_LANGUAGES, parse
+    from lsp_server.context.languages import SUPPORTED_LANGUAGES, parse, profile_of
 
     broken: dict[str, str] = {}
     for language in SUPPORTED_LANGUAGES:
@@ -301,14 +301,13 @@ def check_grammars() -> Check:
     facts: dict[str, Any] = {"loaded": loaded, "broken": broken}
     if broken:
         names = ", ".join(sorted(broken))
-        wheels = sorted({"typescript" if name == "tsx" else name for name in broken})
+        wheels = sorted({profile.wheel for name in broken if (profile := profile_of(name)) is not None})
         return Check(
             "grammars",
             "fail",
             f"{len(loaded)} of {len(SUPPORTED_LANGUAGES)} grammars load; broken: {names}",
             facts,
-            fix="Reinstall the grammar wheels: pip install --force-reinstall "
-            + " ".join(f"tree-sitter-{wheel}" for wheel in wheels),
+            fix="Reinstall the grammar wheels: pip install --force-reinstall " + " ".join(wheels),
         )
     return Check("grammars", "ok", f"{len(loaded)} grammars load ({', '.join(loaded)})", facts)
 

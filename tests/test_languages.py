@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import tree_sitter
 
+from lsp_server import languages
 from lsp_server.context.languages import (
     SUPPORTED_LANGUAGES,
     detect_language,
@@ -73,7 +76,7 @@ def test_detect_by_extension(path: str, expected: str) -> None:
         (None, "file:///a/README.md"),
         (None, "file:///a/Makefile"),
         ("plaintext", "file:///a/notes.txt"),
-        ("ruby", "file:///a/app.rb"),
+        ("cobol", "file:///a/payroll.cbl"),
         ("", "untitled:Untitled-1"),
         (None, "file:///a/archive.tar.gz"),
     ],
@@ -101,12 +104,16 @@ SAMPLES = {
 }
 
 
-def test_samples_cover_all_languages() -> None:
-    assert set(SAMPLES) == set(SUPPORTED_LANGUAGES)
-    assert len(SUPPORTED_LANGUAGES) == 10
+LANGUAGE_TESTS = Path(__file__).resolve().parent / "languages"
 
 
-@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_every_language_has_a_sample_or_its_own_tests() -> None:
+    """The first ten languages have a sample here; every later one its own tests/languages/test_<name>.py."""
+    own = {path.stem.removeprefix("test_") for path in LANGUAGE_TESTS.glob("test_*.py")}
+    assert set(SAMPLES) | own == set(SUPPORTED_LANGUAGES)
+
+
+@pytest.mark.parametrize("language", sorted(SAMPLES))
 def test_every_parser_parses_a_sample(language: str) -> None:
     tree = parse(language, SAMPLES[language])
     assert isinstance(tree, tree_sitter.Tree)
@@ -124,3 +131,35 @@ def test_parsers_and_languages_are_cached(language: str) -> None:
 def test_unsupported_language_raises() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         get_parser("cobol")
+
+
+def test_profiles_are_complete_and_consistent() -> None:
+    """Each profile names its wheel, ids and extensions; no id or extension means two languages."""
+    seen_ids: dict[str, str] = {}
+    seen_extensions: dict[str, str] = {}
+    for name, profile in languages.profiles().items():
+        assert profile.name == name and name in profile.language_ids, name
+        assert profile.wheel.startswith("tree-sitter-") and profile.extensions, name
+        assert profile.syntax.containers, name
+        for key in profile.language_ids:
+            assert seen_ids.setdefault(key, name) == name, (key, name)
+        for extension in profile.extensions:
+            assert extension.startswith(".") and extension == extension.lower(), (name, extension)
+            assert seen_extensions.setdefault(extension, name) == name, (extension, name)
+        grammar = get_language(name)
+        for kind in profile.syntax.containers | profile.syntax.function_kinds | profile.syntax.type_kinds:
+            assert grammar.id_for_node_kind(kind, True) is not None, f"{name}: no node type {kind!r}"
+
+
+def test_pyproject_declares_every_grammar_wheel() -> None:
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    for profile in languages.profiles().values():
+        assert f'"{profile.wheel}>=' in pyproject, profile.wheel
+
+
+def test_editor_client_language_lists_are_generated_from_the_profiles() -> None:
+    from devtools import editor_languages
+
+    assert editor_languages.stale() == [], "run: python -m devtools.editor_languages --write"
+    ids = editor_languages.client_ids()
+    assert {"python", "javascriptreact", "typescriptreact"} <= set(ids)

@@ -7,83 +7,34 @@ definition itself, its enclosing class, the file's imports and the signatures of
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import attrs
 import tree_sitter
 
-from lsp_server.context.languages import parse
+from lsp_server import languages
+from lsp_server.context.languages import parse, profile_of
+from lsp_server.languages.profile import Syntax
 
 
-def _definition_types(language: str) -> dict[str, str]:
+def _syntax(language: str) -> Syntax:
+    profile = profile_of(language)
+    return profile.syntax if profile is not None else Syntax(containers=frozenset())
+
+
+def _definition_types(language: str) -> Mapping[str, str]:
     """Node type -> kind ("function", "method", "class") for one language."""
-    js = {
-        "function_declaration": "function",
-        "generator_function_declaration": "function",
-        "method_definition": "method",
-        "class_declaration": "class",
-        "abstract_class_declaration": "class",
-        "variable_declarator": "function",
-    }
-    table: dict[str, dict[str, str]] = {
-        "python": {"function_definition": "function", "class_definition": "class"},
-        "javascript": js,
-        "typescript": js,
-        "tsx": js,
-        "go": {"function_declaration": "function", "method_declaration": "method", "type_spec": "class"},
-        "rust": {
-            "function_item": "function",
-            "impl_item": "class",
-            "struct_item": "class",
-            "enum_item": "class",
-            "trait_item": "class",
-        },
-        "c": {"function_definition": "function", "struct_specifier": "class"},
-        "cpp": {"function_definition": "function", "class_specifier": "class", "struct_specifier": "class"},
-        "java": {
-            "method_declaration": "method",
-            "constructor_declaration": "method",
-            "class_declaration": "class",
-            "interface_declaration": "class",
-            "enum_declaration": "class",
-            "record_declaration": "class",
-        },
-        "lua": {"function_declaration": "function", "variable_declaration": "function"},
-    }
-    return table.get(language, {})
+    return _syntax(language).action_kinds
 
 
-def _import_types(language: str) -> frozenset[str]:
-    table = {
-        "python": {"import_statement", "import_from_statement", "future_import_statement"},
-        "javascript": {"import_statement"},
-        "typescript": {"import_statement"},
-        "tsx": {"import_statement"},
-        "go": {"import_declaration", "package_clause"},
-        "rust": {"use_declaration"},
-        "c": {"preproc_include"},
-        "cpp": {"preproc_include", "using_declaration"},
-        "java": {"import_declaration", "package_declaration"},
-        "lua": {"variable_declaration"},
-    }
-    return frozenset(table.get(language, set()))
-
-
-def _call_types(language: str) -> frozenset[str]:
-    table = {
-        "python": {"call"},
-        "java": {"method_invocation"},
-        "lua": {"function_call"},
-    }
-    return frozenset(table.get(language, {"call_expression"}))
+def _union(field: str) -> frozenset[str]:
+    return frozenset().union(*(getattr(profile.syntax, field) for profile in languages.profiles().values()))
 
 
 # Wrappers whose start is where a doc comment goes: decorators, `export`, `template <...>`, Go's `type`.
-_WRAPPERS = frozenset(
-    {"decorated_definition", "export_statement", "template_declaration", "type_declaration"}
-)
+_WRAPPERS = _union("wrappers")
 # Siblings that belong to the definition when they sit right above it.
-_LEADING_SIBLINGS = frozenset({"decorator", "attribute_item", "marker_annotation", "annotation"})
+_LEADING_SIBLINGS = _union("leading_siblings")
 
 
 @attrs.frozen
@@ -161,7 +112,7 @@ def _name_of(node: tree_sitter.Node, language: str) -> str | None:
         value = node.child_by_field_name("value")
         if value is None or value.type not in ("arrow_function", "function_expression", "function"):
             return None
-    if kind == "variable_declaration" and language == "lua":
+    if kind == "variable_declaration" and not _syntax(language).declarators:
         return _lua_assigned_name(node)
     if kind == "type_spec":
         type_node = node.child_by_field_name("type")
@@ -175,7 +126,7 @@ def _name_of(node: tree_sitter.Node, language: str) -> str | None:
         if impl_type is None:
             return None
         return f"{_text(trait)} for {_text(impl_type)}" if trait is not None else _text(impl_type)
-    if kind == "function_definition" and language in ("c", "cpp"):
+    if kind == "function_definition" and _syntax(language).declarators:
         declarator = node.child_by_field_name("declarator")
         return _declarator_name(declarator) if declarator is not None else None
     name = node.child_by_field_name("name")
@@ -244,16 +195,8 @@ def _last_row(node: tree_sitter.Node) -> int:
 
 
 def _is_doc_comment(text: str, language: str) -> bool:
-    stripped = text.lstrip()
-    if language == "rust":
-        return stripped.startswith("///") or stripped.startswith("//!")
-    if language == "go":
-        return stripped.startswith("//")
-    if language == "lua":
-        return stripped.startswith("---")
-    if language == "cpp" and stripped.startswith("///"):
-        return True
-    return stripped.startswith("/**")
+    profile = profile_of(language)
+    return text.lstrip().startswith(profile.docs.recognized if profile is not None else ("/**",))
 
 
 def _doc_comment_above(node: tree_sitter.Node, first_line: int, language: str) -> tuple[int, int] | None:
@@ -303,17 +246,19 @@ def _make_definition(
     anchor = _anchor_of(node)
     anchor_line = _first_line_with_leading(anchor)
     body = _body_of(node)
+    profile = profile_of(language)
+    docstrings = profile is not None and profile.docs.placement == "docstring"
     body_line: int | None = None
     existing: tuple[int, int] | None = None
     if body is not None:
         first_statement = body.named_children[0] if body.named_children else None
-        if language == "python":
+        if docstrings:
             if first_statement is not None and first_statement.start_point.row > node.start_point.row:
                 body_line = first_statement.start_point.row
             existing = _python_docstring(body)
         elif body.start_point.row > node.start_point.row or body.end_point.row > node.start_point.row:
             body_line = body.start_point.row + 1
-    if language != "python":
+    if not docstrings:
         existing = _doc_comment_above(anchor, anchor_line, language)
     if kind == "function" and _enclosing_kind(node, language) == "class":
         kind = "method"
@@ -410,17 +355,13 @@ def find_definition(
 
 
 def _imports(root: tree_sitter.Node, language: str) -> list[str]:
-    wanted = _import_types(language)
+    syntax = _syntax(language)
     found = []
     for child in root.named_children:
-        node = child
-        if language == "lua" and child.type == "variable_declaration":
-            if "require" not in _text(child):
-                continue
-            found.append(_text(child))
-            continue
-        if node.type in wanted:
-            found.append(_text(node).strip())
+        if child.type in syntax.imports or (
+            syntax.require_imports and child.type in syntax.declarations and "require" in _text(child)
+        ):
+            found.append(_text(child).strip())
     return found
 
 
@@ -450,7 +391,7 @@ def code_context(text: str, language: str, definition: Definition, max_callees: 
         short = re.split(r"[.:]+", candidate.name)[-1]
         by_name.setdefault(short, candidate.signature)
     calls: list[str] = []
-    call_types = _call_types(language)
+    call_types = _syntax(language).calls
     for node in _walk(tree.root_node):
         if (
             node.type not in call_types

@@ -12,6 +12,8 @@ import re
 import attrs
 
 from lsp_server.actions.definitions import Definition
+from lsp_server.context.languages import profile_of
+from lsp_server.languages.profile import Docs
 
 _COMMENT_PREFIX = re.compile(r"^\s*(?:///?|/\*\*+|\*+/?|--+|#+)\s?")
 _QUOTES = ('"""', "'''")
@@ -28,18 +30,8 @@ class LineEdit:
 
 def doc_style(language: str) -> str:
     """The name of the language's doc convention, for prompts."""
-    return {
-        "python": "a PEP 257 docstring",
-        "javascript": "a JSDoc comment",
-        "typescript": "a TSDoc comment",
-        "tsx": "a TSDoc comment",
-        "java": "a Javadoc comment",
-        "go": "a Go doc comment",
-        "rust": "a rustdoc comment",
-        "c": "a Doxygen comment",
-        "cpp": "a Doxygen comment",
-        "lua": "an LDoc comment",
-    }.get(language, "a doc comment")
+    profile = profile_of(language)
+    return profile.docs.style if profile is not None else "a doc comment"
 
 
 def _unfence(text: str) -> str:
@@ -77,25 +69,26 @@ def _indent_of(line: str) -> str:
 
 def format_doc(lines: list[str], definition: Definition, indent: str) -> str:
     """The doc block as source text, each line ending in a newline."""
-    language = definition.language
-    if language == "python":
+    profile = profile_of(definition.language)
+    docs = profile.docs if profile is not None else Docs()
+    if docs.placement == "docstring":
         body = [line.replace("\\", "\\\\") for line in lines]
         if len(body) == 1:
             return f'{indent}"""{body[0]}"""\n'
         rest = "".join(f"{indent}{line}\n" if line else "\n" for line in body[1:])
         return f'{indent}"""{body[0]}\n{rest}{indent}"""\n'
-    if language == "go":
-        name = definition.name.split(".")[-1]
+    if docs.line_prefix is not None:
         first = lines[0]
-        if not first.startswith(name + " "):
-            first = f"{name} {first[:1].lower()}{first[1:]}"
-        return "".join(f"{indent}// {line}".rstrip() + "\n" for line in [first, *lines[1:]])
-    if language == "rust":
-        return "".join(f"{indent}/// {line}".rstrip() + "\n" for line in lines)
-    if language == "lua":
-        return "".join(f"{indent}--- {line}".rstrip() + "\n" for line in lines)
-    block = "".join(f"{indent} * {line}".rstrip() + "\n" for line in lines)
-    return f"{indent}/**\n{block}{indent} */\n"
+        if docs.names_subject:
+            name = definition.name.split(".")[-1]
+            if not first.startswith(name + " "):
+                first = f"{name} {first[:1].lower()}{first[1:]}"
+        prefixes = [docs.first_line_prefix or docs.line_prefix] + [docs.line_prefix] * (len(lines) - 1)
+        written = zip(prefixes, [first, *lines[1:]], strict=True)
+        return "".join(f"{indent}{prefix} {line}".rstrip() + "\n" for prefix, line in written)
+    opener, prefix, closer = docs.block
+    block = "".join(f"{indent}{prefix}{line}".rstrip() + "\n" for line in lines)
+    return f"{indent}{opener}\n{block}{indent}{closer}\n"
 
 
 def place_doc(source: str, definition: Definition, raw: str) -> LineEdit | str:
@@ -104,7 +97,8 @@ def place_doc(source: str, definition: Definition, raw: str) -> LineEdit | str:
     if not lines:
         return "the model produced no documentation text"
     source_lines: list[str] = source.split("\n")
-    if definition.language == "python":
+    profile = profile_of(definition.language)
+    if profile is not None and profile.docs.placement == "docstring":
         if definition.existing_doc is not None:
             start, end = definition.existing_doc
             indent = _indent_of(source_lines[start])

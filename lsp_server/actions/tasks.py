@@ -16,6 +16,8 @@ import attrs
 
 from lsp_server.actions.definitions import CodeContext, Definition
 from lsp_server.actions.docstring import LineEdit, doc_style
+from lsp_server.context.languages import profile_of
+from lsp_server.languages.profile import Tests
 
 
 @attrs.frozen
@@ -35,18 +37,8 @@ def _clip(text: str, limit: int) -> str:
 
 def unit_test_framework(language: str) -> str:
     """The usual unit-test framework for a language."""
-    return {
-        "python": "pytest",
-        "javascript": "Jest",
-        "typescript": "Jest (TypeScript)",
-        "tsx": "Jest with React Testing Library",
-        "go": "Go's testing package",
-        "rust": "Rust's built-in #[test] functions",
-        "c": "plain C with assert.h and a main function",
-        "cpp": "GoogleTest",
-        "java": "JUnit 5",
-        "lua": "busted",
-    }.get(language, "the project's usual test framework")
+    profile = profile_of(language)
+    return profile.tests.framework if profile is not None else Tests().framework
 
 
 def template_variables(
@@ -137,17 +129,9 @@ def unit_test_file_name(source_path: PurePosixPath, language: str, symbol: str) 
     stem = source_path.stem
     name = safe_file_stem(symbol.split(".")[-1].split(":")[-1])
     suffix = source_path.suffix or ".txt"
-    if language == "python":
-        return f"test_{stem}_{name}.py"
-    if language in ("javascript", "typescript", "tsx"):
-        return f"{stem}.{name}.test{suffix}"
-    if language == "go":
-        return f"{stem}_{name}_test.go"
-    if language == "java":
-        return f"{name[:1].upper()}{name[1:]}Test.java"
-    if language == "lua":
-        return f"{stem}_{name}_spec.lua"
-    return f"test_{stem}_{name}{suffix}"
+    profile = profile_of(language)
+    pattern = profile.tests.file_name if profile is not None else Tests().file_name
+    return pattern.format(stem=stem, name=name, Name=name[:1].upper() + name[1:], suffix=suffix)
 
 
 def unused_path(folder: PurePosixPath, name: str, exists: Callable[[PurePosixPath], bool]) -> PurePosixPath:

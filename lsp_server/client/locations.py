@@ -13,12 +13,9 @@ from pathlib import Path
 import attrs
 import tree_sitter
 
-from lsp_server.context.languages import detect_language, parse
+from lsp_server.context.languages import detect_language, parse, profile_of
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-# Canonical language name -> the LSP languageId editors send for it.
-_LANGUAGE_IDS = {"tsx": "typescriptreact"}
 
 
 class LocationError(Exception):
@@ -51,7 +48,8 @@ def language_id_for(path: Path) -> str:
     language = detect_language(None, str(path))
     if language is None:
         return "plaintext"
-    return _LANGUAGE_IDS.get(language, language)
+    profile = profile_of(language)
+    return profile.language_ids[0] if profile is not None else language  # the id editors send
 
 
 def _split_spec(spec: str, parts: int) -> tuple[str, list[int]]:

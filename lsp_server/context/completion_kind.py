@@ -18,7 +18,7 @@ import re
 import attrs
 import tree_sitter
 
-from lsp_server.context.languages import SUPPORTED_LANGUAGES, parse
+from lsp_server.context.languages import SUPPORTED_LANGUAGES, parse, profile_of
 from lsp_server.document import indent_width, lines_of
 
 
@@ -58,33 +58,6 @@ _STRING_NODE_TYPES = frozenset(
         "system_lib_string",
     }
 )
-_PYTHON_BLOCK_KEYWORDS = frozenset(
-    {
-        "def",
-        "class",
-        "if",
-        "elif",
-        "else",
-        "for",
-        "while",
-        "with",
-        "try",
-        "except",
-        "finally",
-        "async",
-        "match",
-        "case",
-    }
-)
-_LUA_BLOCK_TOKENS = frozenset({"then", "do", "else", "repeat", "{"})
-_LUA_FUNCTION_HEADER = re.compile(r"\bfunction\b[^()]*\([^()]*\)\s*$")
-_DEFAULT_INDENT_UNITS = {
-    "go": "\t",
-    "javascript": "  ",
-    "typescript": "  ",
-    "tsx": "  ",
-    "lua": "  ",
-}
 
 
 def split_lines(text: str) -> list[str]:
@@ -97,7 +70,8 @@ def split_lines(text: str) -> list[str]:
 def _is_word_char(ch: str, language: str | None) -> bool:
     if ch.isalnum() or ch == "_":
         return True
-    return ch == "$" and language in ("javascript", "typescript", "tsx")
+    profile = profile_of(language)
+    return profile is not None and ch in profile.word_chars
 
 
 def detect_indent_unit(text: str, language: str | None = None) -> str:
@@ -125,7 +99,8 @@ def detect_indent_unit(text: str, language: str | None = None) -> str:
         previous = len(lead)
     if tab_lines and tab_lines >= space_lines:
         return "\t"
-    default = _DEFAULT_INDENT_UNITS.get(language or "", "    ")
+    profile = profile_of(language)
+    default = profile.indent_unit if profile is not None else "    "
     if steps:
         # Most common step; on ties the language's usual unit, then the smaller step (wrapped
         # lines are usually indented further than one unit).
@@ -194,9 +169,11 @@ def _opening_row(root: tree_sitter.Node, language: str, lines: list[str], row: i
     Comment-only lines and a Python docstring that opens the block are skipped: after ``def f():`` and its
     docstring (or ``{`` and a comment) the block is still empty, so its body is what the user writes next.
     """
+    profile = profile_of(language)
+    docstrings = profile is not None and profile.docs.placement == "docstring"
     for _ in range(64):
         tokens = _tokens_on_row(root, row)
-        docstring = _opens_with_docstring(tokens[-1]) if tokens and language == "python" else None
+        docstring = _opens_with_docstring(tokens[-1]) if tokens and docstrings else None
         if tokens and docstring is None:
             return row
         above = previous_code_row(lines, docstring.start_point.row if docstring is not None else row)
@@ -219,35 +196,6 @@ def _header_row(tokens: list[tree_sitter.Node], row: int) -> int:
     return first
 
 
-def _python_opens_block(token: tree_sitter.Node, header_line: str) -> bool:
-    if token.type != ":":
-        return False
-    parent = token.parent
-    # Siblings via the parent: next_sibling skips the zero-width `block` of an empty body.
-    following = [
-        node
-        for node in (parent.children if parent is not None else [])
-        if node.is_named and node.start_byte >= token.end_byte and not _is_comment(node)
-    ]
-    if following and following[0].type == "block":
-        return True
-    words = header_line.split(None, 1)
-    first_word = words[0].rstrip(":") if words else ""
-    in_error = parent is not None and (parent.type == "ERROR" or parent.has_error)
-    return in_error and first_word in _PYTHON_BLOCK_KEYWORDS
-
-
-def _lua_opens_block(token: tree_sitter.Node, header_line: str) -> bool:
-    if token.type in _LUA_BLOCK_TOKENS:
-        return True
-    if token.type == ")":
-        parent = token.parent
-        if parent is not None and parent.type == "parameters":
-            return True
-        return _LUA_FUNCTION_HEADER.search(header_line) is not None
-    return False
-
-
 def _tree_block_header(
     tree: tree_sitter.Tree, language: str, lines: list[str], row: int
 ) -> tuple[bool, int, str]:
@@ -256,12 +204,8 @@ def _tree_block_header(
     if not tokens:
         return False, row, "previous line has no code token"
     last = tokens[-1]
-    if language == "python":
-        opens = _python_opens_block(last, lines[row])
-    elif language == "lua":
-        opens = _lua_opens_block(last, lines[row])
-    else:
-        opens = last.type == "{"
+    profile = profile_of(language)
+    opens = profile.opens_block(last, lines[row]) if profile is not None else last.type == "{"
     if not opens:
         return False, row, f"previous line ends with {last.type!r}, not a block opener"
     return True, _header_row(tokens, row), f"previous line ends with block opener {last.type!r}"

@@ -23,7 +23,13 @@ from pathlib import PurePosixPath
 import attrs
 import tree_sitter
 
-from lsp_server.context.languages import SUPPORTED_LANGUAGES, detect_language, get_language, path_of
+from lsp_server.context.languages import (
+    SUPPORTED_LANGUAGES,
+    detect_language,
+    get_language,
+    path_of,
+    profile_of,
+)
 from lsp_server.context.syntax_tree import (
     CLASS_TYPES,
     DefinitionSite,
@@ -452,7 +458,8 @@ def _indexed_sites(
 
 
 def _family(language: str) -> str:
-    return {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}.get(language, language)
+    profile = profile_of(language)
+    return profile.family_name if profile is not None else language
 
 
 def _definition(

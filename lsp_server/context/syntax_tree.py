@@ -12,14 +12,15 @@ import functools
 import re
 import threading
 import time
-import types
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import attrs
 import tree_sitter
 
-from lsp_server.context.languages import SUPPORTED_LANGUAGES, detect_language, get_language
+from lsp_server import languages
+from lsp_server.context.languages import SUPPORTED_LANGUAGES, detect_language, get_language, profile_of
 from lsp_server.document import note_edit
+from lsp_server.languages.profile import Syntax
 from lsp_server.memory import CacheSize, text_bytes
 
 # ---------------------------------------------------------------------------------------------------------
@@ -391,156 +392,54 @@ class SyntaxTrees:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _table(entries: dict[str, tuple[str, ...]]) -> Mapping[str, frozenset[str]]:
-    return types.MappingProxyType({language: frozenset(names) for language, names in entries.items()})
+def _syntax(language: str | None) -> Syntax:
+    profile = profile_of(language)
+    return profile.syntax if profile is not None else _NO_SYNTAX
 
 
-_JS_CONTAINERS = ("program", "statement_block", "class_body", "switch_body", "switch_case", "switch_default")
-_C_CONTAINERS = (
-    "translation_unit",
-    "compound_statement",
-    "field_declaration_list",
-    "declaration_list",
-    "preproc_ifdef",
-    "preproc_if",
-    "preproc_else",
-    "preproc_elif",
-    "case_statement",
-)
+_NO_SYNTAX = Syntax(containers=frozenset())
 
-CONTAINERS = _table(
-    {
-        "python": ("module", "block"),
-        "javascript": _JS_CONTAINERS,
-        "typescript": (*_JS_CONTAINERS, "interface_body", "enum_body"),
-        "tsx": (*_JS_CONTAINERS, "interface_body", "enum_body"),
-        "go": (
-            "source_file",
-            "block",
-            "statement_list",
-            "expression_switch_statement",
-            "type_switch_statement",
-            "select_statement",
-            "field_declaration_list",
-        ),
-        "rust": (
-            "source_file",
-            "block",
-            "declaration_list",
-            "field_declaration_list",
-            "enum_variant_list",
-            "match_block",
-        ),
-        "c": _C_CONTAINERS,
-        "cpp": _C_CONTAINERS,
-        "java": (
-            "program",
-            "block",
-            "class_body",
-            "interface_body",
-            "enum_body",
-            "enum_body_declarations",
-            "constructor_body",
-            "switch_block",
-            "switch_block_statement_group",
-        ),
-        "lua": ("chunk", "block"),
-    }
-)
-"""Nodes whose named children are statements or declarations: a context window may start at any of them."""
+
+def _union(field: str) -> frozenset[str]:
+    """One syntax field over every language (for helpers that see a node but not its language)."""
+    return frozenset().union(*(getattr(profile.syntax, field) for profile in languages.profiles().values()))
+
+
+class _ClassTypes(Mapping[str, frozenset[str]]):
+    """Language -> the node types whose members are looked up by name (from the profiles)."""
+
+    def __getitem__(self, language: str) -> frozenset[str]:
+        profile = profile_of(language)
+        if profile is None:
+            raise KeyError(language)
+        return profile.syntax.class_types
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(languages.profiles())
+
+    def __len__(self) -> int:
+        return len(languages.profiles())
+
+
+CLASS_TYPES: Mapping[str, frozenset[str]] = _ClassTypes()
+"""Definitions whose members (methods) are looked up by name from code inside them."""
 
 # Wrappers whose header runs from their own start to the wrapped definition (decorators, `export`,
 # `template <...>`): all of it belongs above the definition's own header line.
-_WRAPPERS = frozenset(
-    {"decorated_definition", "export_statement", "template_declaration", "type_declaration"}
-)
+_WRAPPERS = _union("wrappers")
 # Children that never start a statement of their own although they begin a line (they label one).
-_LABELS = frozenset({"switch_label"})
+_LABELS = _union("labels")
 # Siblings that belong to the statement right below them: a window never starts between the two.
-_LEADING_SIBLINGS = frozenset({"decorator", "attribute_item", "marker_annotation", "annotation"})
-
-_NAMED_FUNCTIONS = _table(
-    {
-        "python": ("function_definition",),
-        "javascript": ("function_declaration", "generator_function_declaration", "method_definition"),
-        "typescript": ("function_declaration", "generator_function_declaration", "method_definition"),
-        "tsx": ("function_declaration", "generator_function_declaration", "method_definition"),
-        "go": ("function_declaration", "method_declaration"),
-        "rust": ("function_item",),
-        "c": ("function_definition",),
-        "cpp": ("function_definition",),
-        "java": ("method_declaration", "constructor_declaration"),
-        "lua": ("function_declaration",),
-    }
-)
-_ANONYMOUS_FUNCTIONS = frozenset(
-    {
-        "lambda",
-        "arrow_function",
-        "function_expression",
-        "function",
-        "func_literal",
-        "closure_expression",
-        "lambda_expression",
-        "function_definition",
-    }
-)
-CLASS_TYPES = _table(
-    {
-        "python": ("class_definition",),
-        "javascript": ("class_declaration", "class"),
-        "typescript": ("class_declaration", "class", "abstract_class_declaration", "interface_declaration"),
-        "tsx": ("class_declaration", "class", "abstract_class_declaration", "interface_declaration"),
-        "go": (),
-        "rust": ("impl_item", "trait_item"),
-        "c": (),
-        "cpp": ("class_specifier", "struct_specifier"),
-        "java": ("class_declaration", "interface_declaration", "enum_declaration", "record_declaration"),
-        "lua": (),
-    }
-)
-"""Definitions whose members (methods) are looked up by name from code inside them."""
-
-_IMPORTS = _table(
-    {
-        "python": ("import_statement", "import_from_statement", "future_import_statement"),
-        "javascript": ("import_statement",),
-        "typescript": ("import_statement",),
-        "tsx": ("import_statement",),
-        "go": ("package_clause", "import_declaration"),
-        "rust": ("use_declaration", "extern_crate_declaration"),
-        "c": ("preproc_include",),
-        "cpp": ("preproc_include", "using_declaration"),
-        "java": ("package_declaration", "import_declaration"),
-        "lua": (),
-    }
-)
+_LEADING_SIBLINGS = _union("leading_siblings")
 # Top-level nodes whose children are top-level too (include guards, `extern "C" {}`, namespaces).
-_TRANSPARENT = frozenset(
-    {
-        "preproc_ifdef",
-        "preproc_if",
-        "preproc_else",
-        "preproc_elif",
-        "linkage_specification",
-        "namespace_definition",
-    }
-)
-_IDENTIFIER_KINDS = (
-    "identifier",
-    "type_identifier",
-    "field_identifier",
-    "property_identifier",
-    "shorthand_property_identifier",
-    "namespace_identifier",
-)
+_TRANSPARENT = _union("transparent")
 _REQUIRE = re.compile(r"\brequire\s*[(\"']")
-_COMMENT_MARKERS = types.MappingProxyType({"python": "#", "lua": "--"})
 
 
 def comment_marker(language: str | None) -> str:
     """The line-comment marker of a language (``#``, ``--`` or ``//``)."""
-    return _COMMENT_MARKERS.get(language or "", "//")
+    profile = profile_of(language)
+    return profile.comment if profile is not None else "//"
 
 
 def elision_marker(language: str | None) -> str:
@@ -555,7 +454,7 @@ def indent_of(line: str) -> int:
 
 def is_container(node: tree_sitter.Node, language: str) -> bool:
     """Whether the node's named children are statements (a block, a body, the module)."""
-    return node.type in CONTAINERS.get(language, frozenset())
+    return node.type in _syntax(language).containers
 
 
 def _is_comment(node: tree_sitter.Node) -> bool:
@@ -646,6 +545,8 @@ def enclosing_nodes(
     point = (above, max(len(text.encode("utf-8")) - 1, 0))
     cursor = (row, len(before.encode("utf-8")))
     chain = _ancestors_inclusive(root.descendant_for_point_range(point, point))
+    profile = profile_of(language)
+    indentation_blocks = profile is not None and profile.blocks == "indent"
     for index, node in enumerate(chain):
         if node.parent is None:
             return chain[index:]
@@ -655,7 +556,7 @@ def enclosing_nodes(
         content = first_content_row(node, lines)
         if content < len(lines) and content <= last_row(node):
             statement_column = indent_of(lines[content])
-        if language == "python":
+        if indentation_blocks:
             if statement_column <= width:
                 return chain[index:]
         elif _contains(node, cursor) or (
@@ -707,12 +608,12 @@ def header_rows(
 
 def enclosing_function(chain: list[tree_sitter.Node], language: str) -> tree_sitter.Node | None:
     """The innermost named function around the cursor, else the outermost anonymous one."""
-    named = _NAMED_FUNCTIONS.get(language, frozenset())
+    syntax = _syntax(language)
     anonymous = None
     for node in chain:
-        if node.type in named:
+        if node.type in syntax.named_functions:
             return node
-        if node.type in _ANONYMOUS_FUNCTIONS:
+        if node.type in syntax.anonymous_functions:
             anonymous = node
     return anonymous
 
@@ -748,12 +649,12 @@ def _text(node: tree_sitter.Node | None, source: bytes) -> str:
 
 def import_nodes(root: tree_sitter.Node, language: str, source: bytes) -> list[tree_sitter.Node]:
     """The file's top-level import statements (``require`` assignments too), in order."""
-    kinds = _IMPORTS.get(language, frozenset())
+    syntax = _syntax(language)
     found = []
     for node in top_level_nodes(root):
-        if node.type in kinds or (
-            language in ("lua", "javascript", "typescript", "tsx")
-            and node.type in ("variable_declaration", "lexical_declaration")
+        if node.type in syntax.imports or (
+            syntax.require_imports
+            and node.type in syntax.declarations
             and node.start_point.row == node.end_point.row
             and _REQUIRE.search(_text(node, source)) is not None
         ):
@@ -784,58 +685,14 @@ class DefinitionSite:
         return max(last_row(self.node), last_row(self.anchor))
 
 
-_FUNCTION_KINDS = frozenset(
-    {
-        "function_definition",
-        "function_declaration",
-        "generator_function_declaration",
-        "method_declaration",
-        "method_definition",
-        "constructor_declaration",
-        "function_item",
-        "function_signature_item",
-        "function_signature",
-        "method_signature",
-        "abstract_method_signature",
-    }
-)
-_TYPE_KINDS = frozenset(
-    {
-        "class_definition",
-        "class_declaration",
-        "abstract_class_declaration",
-        "interface_declaration",
-        "type_alias_declaration",
-        "enum_declaration",
-        "record_declaration",
-        "struct_item",
-        "enum_item",
-        "trait_item",
-        "type_item",
-        "union_item",
-        "class_specifier",
-        "struct_specifier",
-        "union_specifier",
-        "enum_specifier",
-        "type_definition",
-        "type_spec",
-    }
-)
 _SHORT_NAME_SEPARATORS = (".", ":")
-_C_TYPE_SPECIFIERS = frozenset({"struct_specifier", "class_specifier", "union_specifier", "enum_specifier"})
 _FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "class"})
 _NOT_WRAPPED = frozenset({"decorator", "template_parameter_list", "comment"})
-_DEFINING = (
-    _FUNCTION_KINDS
-    | _TYPE_KINDS
-    | _WRAPPERS
-    | {
-        "declaration",
-        "field_declaration",
-        "lexical_declaration",
-        "variable_declaration",
-    }
-)
+
+
+def _defining(syntax: Syntax) -> frozenset[str]:
+    """Nodes that may define something (checked before reading any name)."""
+    return syntax.function_kinds | syntax.type_kinds | syntax.declarations | _WRAPPERS
 
 
 def _short(name: str) -> str:
@@ -876,7 +733,7 @@ def _has_function_declarator(node: tree_sitter.Node) -> bool:
     return False
 
 
-def _lua_function_value(node: tree_sitter.Node, source: bytes) -> tuple[str, tree_sitter.Node] | None:
+def _function_value(node: tree_sitter.Node, source: bytes) -> tuple[str, tree_sitter.Node] | None:
     """``local f = function() end``: the name on the left when the value is a function."""
     assignment = next((c for c in node.named_children if c.type == "assignment_statement"), None)
     if assignment is None:
@@ -894,43 +751,40 @@ def _named(
     node: tree_sitter.Node, language: str, member: bool, source: bytes
 ) -> tuple[str, str, tree_sitter.Node] | None:
     """(name, kind, definition node) when ``node`` defines a function, method or type."""
+    syntax = _syntax(language)
     kind_of = node.type
     name: str | None = None
-    if kind_of in _FUNCTION_KINDS:
-        if kind_of == "function_definition" and language in ("c", "cpp"):
+    if kind_of in syntax.function_kinds:
+        if syntax.declarators and node.child_by_field_name("name") is None:
             name = _declarator_name(node.child_by_field_name("declarator"), source)
-        elif kind_of == "function_definition" and language == "lua":
-            return None  # an anonymous function value
         else:
             name = _short(_text(node.child_by_field_name("name"), source))
         method = member or kind_of in ("method_declaration", "method_definition")
         return (name, "method" if method else "function", node) if name else None
-    if kind_of in _TYPE_KINDS:
-        if kind_of in _C_TYPE_SPECIFIERS and node.child_by_field_name("body") is None:
-            return None  # `struct ring *r`: a use, not a definition
-        if kind_of == "type_definition":
+    if kind_of in syntax.type_kinds:
+        field = node.child_by_field_name("name")
+        if syntax.declarators and field is None:
             name = _declarator_name(node.child_by_field_name("declarator"), source)
+        elif syntax.declarators and node.child_by_field_name("body") is None:
+            return None  # `struct ring *r`: a use, not a definition
         else:
-            name = _text(node.child_by_field_name("name"), source)
+            name = _text(field, source)
         return (name, "type", node) if name else None
-    if kind_of in ("declaration", "field_declaration"):
-        if language in ("c", "cpp") and _has_function_declarator(node):
+    if kind_of not in syntax.declarations:
+        return None
+    if syntax.declarators:
+        if _has_function_declarator(node):
             name = _declarator_name(node.child_by_field_name("declarator"), source)
             return (name, "method" if member else "function", node) if name else None
         return None
-    if kind_of == "variable_declaration" and language == "lua":
-        found = _lua_function_value(node, source)
-        return (found[0], "function", found[1]) if found is not None else None
-    if kind_of in ("lexical_declaration", "variable_declaration"):
-        for declarator in node.named_children:
-            value = declarator.child_by_field_name("value")
-            if (
-                declarator.type == "variable_declarator"
-                and value is not None
-                and value.type in _FUNCTION_VALUES
-            ):
-                name = _text(declarator.child_by_field_name("name"), source)
-                return (name, "function", declarator) if name else None
+    found = _function_value(node, source)
+    if found is not None:
+        return (found[0], "function", found[1])
+    for declarator in node.named_children:
+        value = declarator.child_by_field_name("value")
+        if declarator.type == "variable_declarator" and value is not None and value.type in _FUNCTION_VALUES:
+            name = _text(declarator.child_by_field_name("name"), source)
+            return (name, "function", declarator) if name else None
     return None
 
 
@@ -966,7 +820,7 @@ def definitions_in(
 
     With ``wanted``, only definitions of those names (the others cost no more than reading a name).
     """
-    if node.type not in _DEFINING:
+    if node.type not in _defining(_syntax(language)):
         return []
     sites = []
     for inner, anchor in _unwrapped(node):
@@ -988,7 +842,7 @@ def defines_any(
     A request looks for a few names among all the file's definitions; between keystrokes the text of
     nearly every definition is unchanged, so reading their names again is skipped.
     """
-    if node.type not in _DEFINING:
+    if node.type not in _defining(_syntax(language)):
         return False
     key = (language, member, source[node.start_byte : node.end_byte])
     names = _defined_names.get(key)
@@ -1095,7 +949,9 @@ def render_signature(site: DefinitionSite, source: bytes, lines: list[str], lang
     node = site.node
     body = _body_of(node)
     rows = site.end_row - first + 1
-    short = rows <= 1 or (site.kind == "type" and rows <= 12) or (language == "lua" and rows <= 3)
+    profile = profile_of(language)
+    style = profile.signature if profile is not None else "braces"
+    short = rows <= 1 or (site.kind == "type" and rows <= 12) or (style == "end" and rows <= 3)
     if body is None or short:
         return "\n".join(lines[first : min(site.end_row, first + 11) + 1])
     head_start = _line_start_byte(site.anchor)
@@ -1105,7 +961,7 @@ def render_signature(site: DefinitionSite, source: bytes, lines: list[str], lang
         )
     header = source[head_start : body.start_byte].decode("utf-8", errors="replace").rstrip()
     indent_text = lines[node.start_point.row][: indent_of(lines[node.start_point.row])]
-    if language == "python":
+    if style == "docstring":
         content = first_content_row(body, lines)
         if body.start_point.row > node.start_point.row and content < len(lines):
             inner = lines[content][: indent_of(lines[content])]
@@ -1123,9 +979,9 @@ def render_signature(site: DefinitionSite, source: bytes, lines: list[str], lang
         else:
             parts.append(inner + "...")
         return "\n".join(parts)
-    if language == "lua":
-        return f"{header}\n{indent_text}  -- ...\n{indent_text}end"
-    if language in ("c", "cpp") and site.kind != "type":
+    if style == "end":
+        return f"{header}\n{indent_text}  {comment_marker(language)} ...\n{indent_text}end"
+    if style == "prototype" and site.kind != "type":
         return header + ";"
     opener = body.child(0)
     if (opener is not None and opener.type == "{") or body.type == "{":
@@ -1136,7 +992,9 @@ def render_signature(site: DefinitionSite, source: bytes, lines: list[str], lang
 @functools.cache
 def _identifier_query(language: str) -> tree_sitter.Query:
     grammar = get_language(language)
-    kinds = [kind for kind in _IDENTIFIER_KINDS if grammar.id_for_node_kind(kind, True) is not None]
+    kinds = [
+        kind for kind in _syntax(language).identifiers if grammar.id_for_node_kind(kind, True) is not None
+    ]
     pattern = "[" + " ".join(f"({kind})" for kind in kinds) + "] @name"
     return tree_sitter.Query(grammar, pattern)
 

@@ -40,14 +40,14 @@ import collections
 import enum
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 import attrs
 import tree_sitter
 
 from lsp_server.context.completion_kind import previous_code_row, wrapped_header_start
-from lsp_server.context.languages import SUPPORTED_LANGUAGES, get_parser
+from lsp_server.context.languages import SUPPORTED_LANGUAGES, get_parser, profile_of
 from lsp_server.context.syntax_tree import diff_edit, edited_copy, edited_tree, elision_marker
 from lsp_server.document import indent_width
 from lsp_server.postprocess.stops import StopRule
@@ -65,13 +65,11 @@ WINDOW_CHARS = 10_000
 MAX_GUARD_PARSES = 12
 """At most this many shorter candidates are parsed by the parse guard."""
 
-_BRACE_LANGUAGES = frozenset({"javascript", "typescript", "tsx", "go", "rust", "c", "cpp", "java"})
 _CLOSER_OF = {"(": ")", "[": "]", "{": "}"}
 _BLOCK_CLOSERS = frozenset({"}", "end"})
 _CODE, _STRING, _LINE_COMMENT, _BLOCK_COMMENT = range(4)
 # First words of lines that continue a statement rather than start a new top-level one.
 _CONTINUATION_WORDS = frozenset({"else", "elif", "elseif", "except", "finally", "catch", "end", "until"})
-_LUA_HEADER_END = re.compile(r"(?:\b(?:then|do|else|repeat)|\bfunction\b[^()]*\([^()]*\)|[{(\[])\s*$")
 _TRAILING_COMMENT = re.compile(r"\s*(?:#|//|--).*$")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -106,47 +104,34 @@ class _Lexer:
     """Where brackets, strings and comments start in one language's code."""
 
     code: re.Pattern[str]
-    quotes: dict[str, tuple[str, bool, bool]] = attrs.field(eq=False)  # opener -> (closer, escapes, multi)
+    quotes: Mapping[str, tuple[str, bool, bool]] = attrs.field(eq=False)  # opener -> (closer, escapes, multi)
+    block_closers: Mapping[str, str] = attrs.field(eq=False, factory=dict)  # block comment opener -> closer
+    keywords: Mapping[str, str] = attrs.field(eq=False, factory=dict)  # block keyword -> its closing keyword
 
 
-def _lexer_pattern(comments: str, quotes: Iterable[str], extra: str = "") -> re.Pattern[str]:
-    quote_group = "|".join(re.escape(q) for q in sorted(quotes, key=len, reverse=True))
-    return re.compile(rf"{extra}{comments}(?P<quote>{quote_group})|(?P<open>[(\[{{])|(?P<close>[)\]}}])")
+def _alternatives(words: Iterable[str]) -> str:
+    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
 
 
 @functools.cache
 def _lexer_for(language: str | None) -> _Lexer | None:
-    """Return the lexer for a canonical language name, or None when it has none."""
-    c_comments = r"(?P<line>//)|(?P<block>/\*)|"
-    single = (True, False)  # escapes, single line
-    if language == "python":
-        quotes = {'"""': ('"""', True, True), "'''": ("'''", True, True), '"': ('"', *single)}
-        quotes["'"] = ("'", *single)
-        return _Lexer(_lexer_pattern(r"(?P<line>\#)|", quotes), quotes)
-    if language in ("javascript", "typescript", "tsx"):
-        quotes = {'"': ('"', *single), "'": ("'", *single), "`": ("`", True, True)}
-        return _Lexer(_lexer_pattern(c_comments, quotes), quotes)
-    if language == "go":
-        quotes = {'"': ('"', *single), "'": ("'", *single), "`": ("`", False, True)}
-        return _Lexer(_lexer_pattern(c_comments, quotes), quotes)
-    if language == "rust":
-        quotes = {'"': ('"', True, True)}
-        extra = r"(?P<raw>\bb?r\#*\")|(?P<rch>')|"
-        return _Lexer(_lexer_pattern(c_comments, quotes, extra), quotes)
-    if language in ("c", "cpp"):
-        quotes = {'"': ('"', *single), "'": ("'", *single)}
-        return _Lexer(_lexer_pattern(c_comments, quotes), quotes)
-    if language == "java":
-        quotes = {'"""': ('"""', True, True), '"': ('"', *single), "'": ("'", *single)}
-        return _Lexer(_lexer_pattern(c_comments, quotes), quotes)
-    if language == "lua":
-        quotes = {'"': ('"', *single), "'": ("'", *single)}
-        extra = (
-            r"(?P<block>--\[=*\[)|(?P<line>--)|(?P<long>\[=*\[)|"
-            r"(?P<kwopen>\b(?:function|if|do|repeat)\b)|(?P<kwclose>\b(?:end|until)\b)|"
-        )
-        return _Lexer(_lexer_pattern("", quotes, extra), quotes)
-    return None
+    """Return the lexer for a canonical language name (from its profile), or None when it has none."""
+    profile = profile_of(language)
+    if profile is None:
+        return None
+    lexing = profile.lexing
+    parts = [lexing.extra]
+    if lexing.line_comments:
+        parts.append(f"(?P<line>{_alternatives(lexing.line_comments)})|")
+    if lexing.block_comments:
+        parts.append(f"(?P<block>{_alternatives(lexing.block_comments)})|")
+    if lexing.keyword_blocks:
+        openers = lexing.keyword_opener_pattern or rf"\b(?:{_alternatives(lexing.keyword_blocks)})\b"
+        closers = _alternatives(set(lexing.keyword_blocks.values()))
+        parts.append(rf"(?P<kwopen>{openers})|(?P<kwclose>\b(?:{closers})\b)|")
+    quote_group = _alternatives(lexing.quotes)
+    code = re.compile(rf"{''.join(parts)}(?P<quote>{quote_group})|(?P<open>[(\[{{])|(?P<close>[)\]}}])")
+    return _Lexer(code, lexing.quotes, lexing.block_comments, lexing.keyword_blocks)
 
 
 @attrs.define
@@ -242,13 +227,14 @@ def _scan(lexer: _Lexer, state: _LexState, line: str, phase: _Phase, partial: bo
                 if phase.close(state, token):
                     return match.start()
             elif kind == "kwopen":
-                state.stack.append(("until" if token == "repeat" else "end", -1))
+                state.stack.append((lexer.keywords[token], -1))
             elif kind == "line":
                 state.mode = _LINE_COMMENT
                 return None
             elif kind == "block":
                 state.mode = _BLOCK_COMMENT
-                state.delim = "*/" if token == "/*" else "]" + "=" * (len(token) - 4) + "]"
+                closer = lexer.block_closers.get(token)
+                state.delim = closer if closer is not None else "]" + "=" * (len(token) - 4) + "]"  # --[==[
             elif kind == "rch":
                 pos = _rust_quote(state, line, match.start())
             elif kind == "raw":
@@ -387,10 +373,15 @@ def _starts_statement(body: str, language: str | None) -> bool:
         return False
     first = body[0]
     starts_code = first.isalpha() or first in "_@"
-    if not (starts_code or (first == "#" and language not in ("python", "lua"))):
+    profile = profile_of(language)
+    directive = profile is None or (profile.blocks == "braces" and "#" not in profile.lexing.line_comments)
+    if not (starts_code or (first == "#" and directive)):
         return False
     word = _LEADING_WORD.match(body)
-    return word is None or word.group() not in _CONTINUATION_WORDS
+    if word is None:
+        return True
+    more = profile.continuation_words if profile is not None else frozenset()
+    return word.group() not in _CONTINUATION_WORDS and word.group() not in more
 
 
 _last_window: tuple[str, str, str | None, int, _Window] | None = None
@@ -626,12 +617,9 @@ def _header_opens_block(line: str, language: str | None) -> bool:
     text = line.rstrip()
     if not any(q in text for q in "\"'`"):
         text = _TRAILING_COMMENT.sub("", text)
-    if language == "python":
-        return text.endswith((":", "(", "[", "{"))
-    if language == "lua":
-        return _LUA_HEADER_END.search(text) is not None
-    if language in _BRACE_LANGUAGES:
-        return text.endswith(("{", "(", "["))
+    profile = profile_of(language)
+    if profile is not None:
+        return profile.header_pattern.search(text) is not None
     return text.endswith((":", "{", "(", "["))
 
 
@@ -692,7 +680,7 @@ class BlockCloseStop:
     first_line_indent: int | None  # indentation already before the cursor; None when code is there
     lexer: _Lexer | None = attrs.field(eq=False, repr=False)
     cursor: _CursorScan | None = attrs.field(eq=False, repr=False)
-    lua: bool = False
+    closer_words: frozenset[str] = frozenset()  # keywords that close a block: "en" may still become "end"
     _memo: _Memo = attrs.field(init=False, factory=_Memo, eq=False, repr=False)
 
     def check(self, generated: str) -> int | None:
@@ -773,7 +761,7 @@ class BlockCloseStop:
         word = re.match(r"\w+", body)
         closer = body[0] if body[0] in ")]}" else (word.group() if word else "")
         partial_word = not complete and word is not None and word.end() == len(body)
-        if self.lua and partial_word and ("end".startswith(closer) or "until".startswith(closer)):
+        if partial_word and closer and any(word.startswith(closer) for word in self.closer_words):
             return _Dedent.WAIT  # "en" may still become "end"
         # A line that closes a block opened before the cursor and not closed after it (the file
         # ends there, or the user is still writing it) belongs to the completion.
@@ -793,6 +781,7 @@ def _make_block_close(ctx: PostprocessContext, window: _Window) -> BlockCloseSto
     lexer, cursor = _cursor_scan_for(ctx, window)
     cursor_line = ctx.prefix[max(ctx.prefix.rfind("\n") + 1, window.start) :]
     first_line_indent = None if cursor_line.strip() else indent_width(cursor_line, TAB_WIDTH)
+    profile = profile_of(ctx.language)
     block_indent = 0
     if ctx.multi_line:
         block_indent = _block_indent(ctx.prefix[window.start :].split("\n"), ctx.language, ctx.indent_unit)
@@ -800,7 +789,7 @@ def _make_block_close(ctx: PostprocessContext, window: _Window) -> BlockCloseSto
         multi_line=ctx.multi_line,
         block_indent=block_indent,
         first_line_indent=first_line_indent,
-        lua=ctx.language == "lua",
+        closer_words=profile.closer_words if profile is not None else frozenset(),
         lexer=lexer,
         cursor=cursor,
     )

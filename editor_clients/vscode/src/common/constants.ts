@@ -21,15 +21,15 @@ export const STATUS_NOTIFICATION = "qwenLsp/status";
 
 /** Languages the server has a tree-sitter grammar for. */
 export const LANGUAGES = [
-  "python",
-  "javascript",
-  "javascriptreact",
-  "typescript",
-  "typescriptreact",
-  "go",
-  "rust",
   "c",
   "cpp",
+  "go",
   "java",
+  "javascript",
+  "javascriptreact",
   "lua",
+  "python",
+  "rust",
+  "typescriptreact",
+  "typescript",
 ];
