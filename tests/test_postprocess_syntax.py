@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import collections
+import importlib
 import time
 
-import attrs
 import pytest
 
-from lsp_server.context.completion_kind import CompletionKind, decide_completion_kind
 from lsp_server.postprocess import syntax as syntax_module
 from lsp_server.postprocess.stops import multi_line_stop
 from lsp_server.postprocess.syntax import (
@@ -24,59 +23,7 @@ from lsp_server.postprocess.syntax import (
     repeats_suffix,
 )
 from tests.helpers import decode, first_fire
-
-CURSOR = "█"
-
-
-def context(language: str | None, document: str, indent_unit: str | None = None) -> PostprocessContext:
-    """Build the context the server would: kind and indent unit decided by completion_kind."""
-    prefix, suffix = document.split(CURSOR)
-    line = prefix.count("\n")
-    character = len(prefix) - (prefix.rfind("\n") + 1)
-    decision = decide_completion_kind(prefix + suffix, line, character, language)
-    assert decision.kind is not CompletionKind.NONE, decision.reason
-    return PostprocessContext(
-        language=language,
-        prefix=prefix,
-        suffix=suffix,
-        multi_line=decision.kind is CompletionKind.MULTI_LINE,
-        indent_unit=indent_unit or decision.indent_unit,
-    )
-
-
-@attrs.frozen
-class Lang:
-    """Real-looking code in one language, with recorded-style model outputs and what should be shown."""
-
-    name: str
-    # A function whose empty body the cursor starts (multi-line), followed by another function.
-    block: str
-    # The model writes the body, the closing brace / dedent / `end`, and starts the next function.
-    runs_past: str
-    runs_past_kept: str
-    # The body, nested one level with the wrong indentation unit (or tabs/spaces swapped).
-    wrong_indent: str
-    wrong_indent_fixed: str
-    # The first line is fine, a later line is syntax garbage.
-    broken: str
-    broken_kept: str
-    # The cursor opens a block whose body already ends with a return statement.
-    body: str
-    repeats: str
-    repeats_kept: str
-    repeats_only: str
-    # Inside a call whose `)` the editor auto-inserted.
-    call: str
-    call_closes_twice: str
-    call_closes_twice_kept: str
-    call_unbalanced: str
-    call_unbalanced_kept: str
-
-
-def code(*lines: str) -> str:
-    """Join source lines with newlines (keeps the snippets below readable)."""
-    return "\n".join(lines)
-
+from tests.postprocess_cases import CURSOR, Lang, code, context
 
 PYTHON_KEPT = code(
     "total = 0.0",
@@ -725,7 +672,23 @@ LUA = Lang(
     call_unbalanced_kept="a, math.abs(b)",
 )
 
-LANGS = [PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO, RUST, C, CPP, JAVA, LUA]
+BUILT_IN = [PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO, RUST, C, CPP, JAVA, LUA]
+
+
+def _language_cases() -> list[Lang]:
+    """Every later language's cases: ``POSTPROCESS`` in its tests/languages/test_<name>.py."""
+    from lsp_server.context.languages import SUPPORTED_LANGUAGES
+
+    built_in = {lang.name for lang in BUILT_IN}
+    found = []
+    for name in SUPPORTED_LANGUAGES:
+        if name not in built_in:
+            module = importlib.import_module(f"tests.languages.test_{name}")
+            found.append(module.POSTPROCESS)
+    return found
+
+
+LANGS = BUILT_IN + _language_cases()
 BY_NAME = pytest.mark.parametrize("lang", LANGS, ids=[lang.name for lang in LANGS])
 
 
