@@ -107,7 +107,7 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
     def code_action(ls: QwenLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         return actions.code_actions(ls, params)
 
-    for command in actions.COMMANDS:
+    for command in actions.commands():
         _register_action(server, command)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
