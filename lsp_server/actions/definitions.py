@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 import attrs
 import tree_sitter
 
-from lsp_server import languages
 from lsp_server.context.languages import parse, profile_of
+from lsp_server.context.syntax_tree import LEADING_SIBLINGS, WRAPPERS, defined_name, last_row
 from lsp_server.languages.profile import Syntax
 
 
@@ -25,16 +25,6 @@ def _syntax(language: str) -> Syntax:
 def _definition_types(language: str) -> Mapping[str, str]:
     """Node type -> kind ("function", "method", "class") for one language."""
     return _syntax(language).action_kinds
-
-
-def _union(field: str) -> frozenset[str]:
-    return frozenset().union(*(getattr(profile.syntax, field) for profile in languages.profiles().values()))
-
-
-# Wrappers whose start is where a doc comment goes: decorators, `export`, `template <...>`, Go's `type`.
-_WRAPPERS = _union("wrappers")
-# Siblings that belong to the definition when they sit right above it.
-_LEADING_SIBLINGS = _union("leading_siblings")
 
 
 @attrs.frozen
@@ -74,65 +64,31 @@ def _text(node: tree_sitter.Node) -> str:
     return (node.text or b"").decode("utf-8", errors="replace")
 
 
-def _declarator_name(node: tree_sitter.Node) -> str | None:
-    """The name inside a C/C++ declarator chain (``*add(int a)`` -> ``add``, ``A::run`` -> ``A::run``)."""
-    current: tree_sitter.Node | None = node
-    while current is not None:
-        if current.type in (
-            "identifier",
-            "field_identifier",
-            "qualified_identifier",
-            "destructor_name",
-            "operator_name",
-            "type_identifier",
-        ):
-            return _text(current)
-        current = current.child_by_field_name("declarator")
-    return None
+def _name_of(node: tree_sitter.Node, language: str, source: bytes) -> str | None:
+    """The definition's name (the context's rule, ``defined_name``), or None when ``node`` is no target.
 
-
-def _lua_assigned_name(node: tree_sitter.Node) -> str | None:
-    """``local f = function() end``: the name on the left, when the value is a function."""
-    assignment = next((child for child in node.named_children if child.type == "assignment_statement"), None)
-    if assignment is None:
-        return None
-    values = next((c for c in assignment.named_children if c.type == "expression_list"), None)
-    names = next((c for c in assignment.named_children if c.type == "variable_list"), None)
-    if values is None or names is None or not values.named_children or not names.named_children:
-        return None
-    if values.named_children[0].type != "function_definition":
-        return None
-    return _text(names.named_children[0])
-
-
-def _name_of(node: tree_sitter.Node, language: str) -> str | None:
-    """The definition's name, or None when ``node`` is not really a definition (e.g. ``const x = 1``)."""
+    Two rules are the actions' own: a Go ``type`` is a target only as a struct or interface, and a Rust
+    ``impl`` is named by its type (``Trait for Type``).
+    """
     kind = node.type
-    if kind == "variable_declarator":
-        value = node.child_by_field_name("value")
-        if value is None or value.type not in ("arrow_function", "function_expression", "function"):
-            return None
-    if kind == "variable_declaration" and not _syntax(language).declarators:
-        return _lua_assigned_name(node)
     if kind == "type_spec":
         type_node = node.child_by_field_name("type")
         if type_node is None or type_node.type not in ("struct_type", "interface_type"):
             return None
-    if kind in ("struct_specifier", "class_specifier") and node.child_by_field_name("body") is None:
-        return None
     if kind == "impl_item":
         impl_type = node.child_by_field_name("type")
         trait = node.child_by_field_name("trait")
         if impl_type is None:
             return None
         return f"{_text(trait)} for {_text(impl_type)}" if trait is not None else _text(impl_type)
-    if kind == "function_definition" and _syntax(language).declarators:
-        declarator = node.child_by_field_name("declarator")
-        return _declarator_name(declarator) if declarator is not None else None
-    name = node.child_by_field_name("name")
-    if name is None:
-        return None
-    return _text(name)
+    syntax = _syntax(language)
+    if (
+        kind in syntax.function_kinds | syntax.type_kinds | syntax.declarations
+        or kind == "variable_declarator"
+    ):
+        return defined_name(node, language, source)
+    name = node.child_by_field_name("name")  # another target the profile names by its `name` field
+    return _text(name) if name is not None else None
 
 
 def _body_of(node: tree_sitter.Node) -> tree_sitter.Node | None:
@@ -173,7 +129,7 @@ def _anchor_of(node: tree_sitter.Node) -> tree_sitter.Node:
         anchor = node.parent
     elif node.type == "variable_declaration" and node.parent is not None and node.parent.type == "chunk":
         anchor = node
-    while anchor.parent is not None and anchor.parent.type in _WRAPPERS:
+    while anchor.parent is not None and anchor.parent.type in WRAPPERS:
         anchor = anchor.parent
     return anchor
 
@@ -182,16 +138,10 @@ def _first_line_with_leading(anchor: tree_sitter.Node) -> int:
     """First line including decorators/attributes that are siblings right above the definition."""
     line = anchor.start_point.row
     sibling = anchor.prev_named_sibling
-    while sibling is not None and sibling.type in _LEADING_SIBLINGS and sibling.end_point.row >= line - 1:
+    while sibling is not None and sibling.type in LEADING_SIBLINGS and sibling.end_point.row >= line - 1:
         line = sibling.start_point.row
         sibling = sibling.prev_named_sibling
     return line
-
-
-def _last_row(node: tree_sitter.Node) -> int:
-    """Last line a node covers (a line comment that swallows its newline ends at column 0 below)."""
-    row, column = node.end_point
-    return row - 1 if column == 0 and row > node.start_point.row else row
 
 
 def _is_doc_comment(text: str, language: str) -> bool:
@@ -202,14 +152,14 @@ def _is_doc_comment(text: str, language: str) -> bool:
 def _doc_comment_above(node: tree_sitter.Node, first_line: int, language: str) -> tuple[int, int] | None:
     """Lines [start, end) of the doc comment block directly above ``first_line``."""
     sibling = node.prev_named_sibling
-    while sibling is not None and sibling.type in _LEADING_SIBLINGS:
+    while sibling is not None and sibling.type in LEADING_SIBLINGS:
         sibling = sibling.prev_named_sibling
     start: int | None = None
     expected_end = first_line - 1
     while (
         sibling is not None
         and "comment" in sibling.type
-        and _last_row(sibling) == expected_end
+        and last_row(sibling) == expected_end
         and _is_doc_comment(_text(sibling), language)
     ):
         start = sibling.start_point.row
@@ -260,7 +210,7 @@ def _make_definition(
             body_line = body.start_point.row + 1
     if not docstrings:
         existing = _doc_comment_above(anchor, anchor_line, language)
-    if kind == "function" and _enclosing_kind(node, language) == "class":
+    if kind == "function" and _enclosing_kind(node, language, source) == "class":
         kind = "method"
     return Definition(
         name=name,
@@ -278,11 +228,11 @@ def _make_definition(
     )
 
 
-def _enclosing_kind(node: tree_sitter.Node, language: str) -> str | None:
+def _enclosing_kind(node: tree_sitter.Node, language: str, source: bytes) -> str | None:
     """The kind of the nearest definition around ``node`` (a function in a class is a method)."""
     table = _definition_types(language)
     for ancestor in _ancestors(node):
-        if ancestor.type in table and _name_of(ancestor, language):
+        if ancestor.type in table and _name_of(ancestor, language, source):
             return table[ancestor.type]
     return None
 
@@ -298,7 +248,7 @@ def _as_definition(node: tree_sitter.Node, language: str, source: bytes) -> Defi
     kind = _definition_types(language).get(node.type)
     if kind is None:
         return None
-    name = _name_of(node, language)
+    name = _name_of(node, language, source)
     if not name:
         return None
     return _make_definition(node, name, kind, language, source)

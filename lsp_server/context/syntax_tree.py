@@ -426,11 +426,11 @@ CLASS_TYPES: Mapping[str, frozenset[str]] = _ClassTypes()
 
 # Wrappers whose header runs from their own start to the wrapped definition (decorators, `export`,
 # `template <...>`): all of it belongs above the definition's own header line.
-_WRAPPERS = _union("wrappers")
+WRAPPERS = _union("wrappers")
 # Children that never start a statement of their own although they begin a line (they label one).
 _LABELS = _union("labels")
 # Siblings that belong to the statement right below them: a window never starts between the two.
-_LEADING_SIBLINGS = _union("leading_siblings")
+LEADING_SIBLINGS = _union("leading_siblings")
 # Top-level nodes whose children are top-level too (include guards, `extern "C" {}`, namespaces).
 _TRANSPARENT = _union("transparent")
 _REQUIRE = re.compile(r"\brequire\s*[(\"']")
@@ -482,7 +482,7 @@ def is_statement_start(child: tree_sitter.Node, previous: tree_sitter.Node | Non
         return False
     return not (
         previous is not None
-        and previous.type in _LEADING_SIBLINGS
+        and previous.type in LEADING_SIBLINGS
         and last_row(previous) >= child.start_point.row - 1
     )
 
@@ -589,7 +589,7 @@ def header_rows(
             )
             if body is not None:
                 end = max(start, first_content_row(body, lines) - 1)
-            elif node.type in _WRAPPERS and index > 0:
+            elif node.type in WRAPPERS and index > 0:
                 end = max(start, chain[index - 1].start_point.row - 1)
         end = min(end, cut_row - 1)
         while end > start and not lines[end].strip():
@@ -692,7 +692,7 @@ _NOT_WRAPPED = frozenset({"decorator", "template_parameter_list", "comment"})
 
 def _defining(syntax: Syntax) -> frozenset[str]:
     """Nodes that may define something (checked before reading any name)."""
-    return syntax.function_kinds | syntax.type_kinds | syntax.declarations | _WRAPPERS
+    return syntax.function_kinds | syntax.type_kinds | syntax.declarations | WRAPPERS
 
 
 def _short(name: str) -> str:
@@ -707,19 +707,10 @@ _DECLARATOR_NAMES = frozenset(
 
 
 def _declarator_name(node: tree_sitter.Node | None, source: bytes) -> str | None:
-    """The name inside a C/C++ declarator chain (``*add(int a)`` -> ``add``; ``A::run`` -> ``run``)."""
+    """The name inside a C/C++ declarator chain, as written (``*add(int a)`` -> ``add``; ``A::run``)."""
     while node is not None:
-        if node.type in (
-            "identifier",
-            "field_identifier",
-            "type_identifier",
-            "destructor_name",
-            "operator_name",
-        ):
-            return _text(node, source)
-        if node.type == "qualified_identifier":
-            name = node.child_by_field_name("name")
-            return _short(_text(name, source)) if name is not None else None
+        if node.type in _DECLARATOR_NAMES or node.type == "qualified_identifier":
+            return _text(node, source) or None
         node = node.child_by_field_name("declarator")
     return None
 
@@ -744,47 +735,65 @@ def _function_value(node: tree_sitter.Node, source: bytes) -> tuple[str, tree_si
         return None
     if values.named_children[0].type != "function_definition":
         return None
-    return _short(_text(names.named_children[0], source)), values.named_children[0]
+    return _text(names.named_children[0], source), values.named_children[0]
+
+
+def defined_name(node: tree_sitter.Node, language: str, source: bytes) -> str | None:
+    """The name ``node`` defines, as written (``Store.get``, ``M:dump``, ``A::run``), or None.
+
+    None when it defines nothing (``const x = 1``, ``struct ring *r``). The one naming rule of the
+    server: the context's outline and lookups (``definitions_in``) and the code actions' finder
+    (``actions.definitions``) both read names here.
+    """
+    syntax = _syntax(language)
+    kind = node.type
+    field = node.child_by_field_name("name")
+    if kind in syntax.function_kinds or kind in syntax.type_kinds:
+        if syntax.declarators and field is None:
+            return _declarator_name(node.child_by_field_name("declarator"), source)
+        if syntax.declarators and kind in syntax.type_kinds and node.child_by_field_name("body") is None:
+            return None  # `struct ring *r`: a use, not a definition
+        return _text(field, source) or None
+    if kind == "variable_declarator":  # `const f = () => ...`
+        value = node.child_by_field_name("value")
+        return _text(field, source) or None if value is not None and value.type in _FUNCTION_VALUES else None
+    if kind not in syntax.declarations:
+        return None
+    if syntax.declarators:  # a prototype: `int add(int a, int b);`
+        if not _has_function_declarator(node):
+            return None
+        return _declarator_name(node.child_by_field_name("declarator"), source)
+    found = _function_value(node, source)  # `local f = function() end`
+    return found[0] if found is not None else None
 
 
 def _named(
     node: tree_sitter.Node, language: str, member: bool, source: bytes
 ) -> tuple[str, str, tree_sitter.Node] | None:
-    """(name, kind, definition node) when ``node`` defines a function, method or type."""
+    """(short name, kind, definition node) when ``node`` defines a function, method or type."""
     syntax = _syntax(language)
     kind_of = node.type
-    name: str | None = None
     if kind_of in syntax.function_kinds:
-        if syntax.declarators and node.child_by_field_name("name") is None:
-            name = _declarator_name(node.child_by_field_name("declarator"), source)
-        else:
-            name = _short(_text(node.child_by_field_name("name"), source))
+        name = defined_name(node, language, source)
         method = member or kind_of in ("method_declaration", "method_definition")
-        return (name, "method" if method else "function", node) if name else None
+        return (_short(name), "method" if method else "function", node) if name else None
     if kind_of in syntax.type_kinds:
-        field = node.child_by_field_name("name")
-        if syntax.declarators and field is None:
-            name = _declarator_name(node.child_by_field_name("declarator"), source)
-        elif syntax.declarators and node.child_by_field_name("body") is None:
-            return None  # `struct ring *r`: a use, not a definition
-        else:
-            name = _text(field, source)
+        name = defined_name(node, language, source)
+        if name and syntax.declarators and node.child_by_field_name("name") is None:
+            name = _short(name)  # a typedef's declarator
         return (name, "type", node) if name else None
     if kind_of not in syntax.declarations:
         return None
     if syntax.declarators:
-        if _has_function_declarator(node):
-            name = _declarator_name(node.child_by_field_name("declarator"), source)
-            return (name, "method" if member else "function", node) if name else None
-        return None
+        name = defined_name(node, language, source)
+        return (_short(name), "method" if member else "function", node) if name else None
     found = _function_value(node, source)
     if found is not None:
-        return (found[0], "function", found[1])
+        return (_short(found[0]), "function", found[1])
     for declarator in node.named_children:
-        value = declarator.child_by_field_name("value")
-        if declarator.type == "variable_declarator" and value is not None and value.type in _FUNCTION_VALUES:
-            name = _text(declarator.child_by_field_name("name"), source)
-            return (name, "function", declarator) if name else None
+        name = defined_name(declarator, language, source)
+        if name:
+            return (name, "function", declarator)
     return None
 
 
@@ -792,7 +801,7 @@ def _unwrapped(node: tree_sitter.Node) -> list[tuple[tree_sitter.Node, tree_sitt
     """(definition candidate, anchor) pairs inside a wrapper: ``@decorator``, ``export``, ``template``."""
     anchor = node
     inner = node
-    while inner.type in _WRAPPERS:
+    while inner.type in WRAPPERS:
         if inner.type == "type_declaration":
             specs = [child for child in inner.named_children if child.type == "type_spec"]
             return [(spec, anchor if len(specs) == 1 else spec) for spec in specs]
