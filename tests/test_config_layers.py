@@ -64,6 +64,15 @@ def test_unknown_keys_are_reported() -> None:
     assert [problem.split(":")[-1].strip() for problem in resolved.problems] == ["unknown setting"] * 2
 
 
+def test_a_misspelt_key_gets_the_nearest_real_one() -> None:
+    # "MiB" is how the unit is written; the setting is spelt tokenCacheMib (a soak once set the wrong one).
+    resolved = resolve(Settings(), [Layer("initializationOptions", {"model": {"tokenCacheMiB": 2}})])
+    assert resolved.settings.model.token_cache_mib == Settings().model.token_cache_mib
+    assert resolved.problems[0].endswith("unknown setting (did you mean 'tokenCacheMib'?)")
+    fixed = resolve(Settings(), [Layer("initializationOptions", {"model": {"tokenCacheMib": 2}})])
+    assert fixed.settings.model.token_cache_mib == 2 and not fixed.problems
+
+
 def test_command_line_base_is_labelled() -> None:
     base = Settings()
     base.model.path = "/m.gguf"

@@ -9,6 +9,7 @@ its origin.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -68,6 +69,11 @@ def flatten_overrides(values: Mapping[str, Any], prefix: str = "") -> list[tuple
     return out
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _converter() -> cattrs.Converter:
     return cattrs.Converter(forbid_extra_keys=True)
 
@@ -97,7 +103,8 @@ def _with(node: dict[str, Any], path: list[str], value: Any) -> dict[str, Any] |
     """A copy of ``node`` with the value at ``path`` replaced; a reason string when there is no such key."""
     head, rest = path[0], path[1:]
     if head not in node:
-        return "unknown setting"
+        close = difflib.get_close_matches(head, list(node), n=1, cutoff=0.75)
+        return f"unknown setting (did you mean '{_camel(close[0])}'?)" if close else "unknown setting"
     if not rest:
         if isinstance(node[head], dict):
             return "is a section: give it a table of settings"
