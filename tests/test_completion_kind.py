@@ -218,7 +218,7 @@ def test_unknown_language_text_rules(source: str, kind: CompletionKind, block_in
 
 
 def test_unsupported_language_name_uses_text_rules() -> None:
-    assert decide("ruby", "def f:\n<|>").kind is MULTI
+    assert decide("cobol", "def f:\n<|>").kind is MULTI
 
 
 # -- positions, empty documents, line endings, tabs -----------------------------------

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from lsp_server.context.syntax_tree import comment_marker
 from lsp_server.postprocess import syntax as syntax_module
 from lsp_server.postprocess.stops import multi_line_stop
 from lsp_server.postprocess.syntax import (
@@ -955,7 +956,7 @@ def test_typing_reuses_the_last_keystroke_and_matches_a_cold_start(
 
 
 def test_parse_guard_is_off_for_unknown_languages() -> None:
-    assert make_parse_guard(PostprocessContext("ruby", "def f\n  ", "\nend\n", True, "  ")) is None
+    assert make_parse_guard(PostprocessContext("cobol", "PROCEDURE DIVISION.\n  ", "\n", True, "  ")) is None
     assert postprocess("x = (", PostprocessContext(None, "", "", False, "    ")).text == "x = ("
 
 
@@ -1121,7 +1122,7 @@ def test_postprocess_order_of_rules() -> None:
 def test_a_copy_of_the_outline_elision_line_is_dropped(lang: Lang) -> None:
     # The prompt marks elided code with one comment line; a model may write it back as its "completion".
     ctx = context(lang.name, lang.block)
-    marker = "--" if lang.name == "lua" else ("#" if lang.name == "python" else "//")
+    marker = comment_marker(lang.name)
     assert postprocess(f"{marker} ...", ctx) == Postprocessed(None, ("elision",))
     assert postprocess(f"{marker} ...\n", ctx).text is None
     kept = postprocess(lang.runs_past_kept, ctx).text

@@ -230,11 +230,24 @@ def _make_definition(
 
 def _enclosing_kind(node: tree_sitter.Node, language: str, source: bytes) -> str | None:
     """The kind of the nearest definition around ``node`` (a function in a class is a method)."""
-    table = _definition_types(language)
     for ancestor in _ancestors(node):
-        if ancestor.type in table and _name_of(ancestor, language, source):
-            return table[ancestor.type]
+        named = _kind_and_name(ancestor, language, source)
+        if named is not None:
+            return named[0]
     return None
+
+
+def _kind_and_name(node: tree_sitter.Node, language: str, source: bytes) -> tuple[str, str] | None:
+    """(action kind, name) when ``node`` is a definition the actions can target."""
+    kind = _definition_types(language).get(node.type)
+    if kind is None:
+        return None
+    hook = _syntax(language).call_definition
+    if hook is not None:
+        found = hook(node, source)
+        return (found[1], found[0]) if found is not None else None
+    name = _name_of(node, language, source)
+    return (kind, name) if name else None
 
 
 def _ancestors(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
@@ -245,13 +258,10 @@ def _ancestors(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
 
 
 def _as_definition(node: tree_sitter.Node, language: str, source: bytes) -> Definition | None:
-    kind = _definition_types(language).get(node.type)
-    if kind is None:
+    named = _kind_and_name(node, language, source)
+    if named is None:
         return None
-    name = _name_of(node, language, source)
-    if not name:
-        return None
-    return _make_definition(node, name, kind, language, source)
+    return _make_definition(node, named[1], named[0], language, source)
 
 
 def all_definitions(text: str, language: str) -> list[Definition]:

@@ -371,7 +371,7 @@ def _referenced_names(
     tree: tree_sitter.Tree, language: str, chain: list[tree_sitter.Node], doc: _Doc, start: int, end: int
 ) -> list[str]:
     """Names used in the enclosing function and the suffix window, nearest to the cursor first."""
-    function = enclosing_function(chain, language)
+    function = enclosing_function(chain, language, doc.source)
     if function is not None:
         first = max(function.start_point.row, doc.row - _FUNCTION_ROWS)
         last = min(last_row(function), doc.row + _FUNCTION_ROWS)

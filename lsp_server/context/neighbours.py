@@ -519,7 +519,7 @@ def referenced_identifiers(
     line_start = source.rfind(b"\n", 0, cursor_byte) + 1
     column = len(source[line_start:cursor_byte].decode("utf-8", errors="replace"))
     chain = enclosing_nodes(tree, lines, language, row, column)
-    function = enclosing_function(chain, language)
+    function = enclosing_function(chain, language, source)
     if function is not None:
         first = max(function.start_point.row, row - rows_around)
         last = min(last_row(function), row + rows_around)

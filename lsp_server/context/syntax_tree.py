@@ -606,13 +606,24 @@ def header_rows(
     return merged
 
 
-def enclosing_function(chain: list[tree_sitter.Node], language: str) -> tree_sitter.Node | None:
-    """The innermost named function around the cursor, else the outermost anonymous one."""
+def enclosing_function(
+    chain: list[tree_sitter.Node], language: str, source: bytes | None = None
+) -> tree_sitter.Node | None:
+    """The innermost named function around the cursor, else the outermost anonymous one.
+
+    Where definitions are calls (``call_definition``) a call counts only when it defines a function, which
+    takes the document's ``source``.
+    """
     syntax = _syntax(language)
+    hook = syntax.call_definition
     anonymous = None
     for node in chain:
         if node.type in syntax.named_functions:
-            return node
+            if hook is None:
+                return node
+            called = hook(node, source) if source is not None else None
+            if called is not None and called[1] == "function":
+                return node
         if node.type in syntax.anonymous_functions:
             anonymous = node
     return anonymous
@@ -747,6 +758,9 @@ def defined_name(node: tree_sitter.Node, language: str, source: bytes) -> str | 
     """
     syntax = _syntax(language)
     kind = node.type
+    if syntax.call_definition is not None and kind in syntax.function_kinds | syntax.type_kinds:
+        called = syntax.call_definition(node, source)
+        return called[0] if called is not None else None
     field = node.child_by_field_name("name")
     if kind in syntax.function_kinds or kind in syntax.type_kinds:
         if syntax.declarators and field is None:
@@ -773,6 +787,13 @@ def _named(
     """(short name, kind, definition node) when ``node`` defines a function, method or type."""
     syntax = _syntax(language)
     kind_of = node.type
+    if syntax.call_definition is not None and kind_of in syntax.function_kinds | syntax.type_kinds:
+        called = syntax.call_definition(node, source)  # Elixir: `def f(x) do` is a call
+        if called is None:
+            return None
+        if called[1] == "class":
+            return (called[0], "type", node)
+        return (_short(called[0]), "method" if member else "function", node)
     if kind_of in syntax.function_kinds:
         name = defined_name(node, language, source)
         method = member or kind_of in ("method_declaration", "method_definition")

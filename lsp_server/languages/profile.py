@@ -100,6 +100,11 @@ class Syntax:
     declarators: bool = False
     """Names are read from C declarator chains (``*add(int a)`` -> ``add``) and a ``struct`` without a body
     is a use, not a definition."""
+    call_definition: Callable[[tree_sitter.Node, bytes], tuple[str, str] | None] | None = attrs.field(
+        default=None, eq=False
+    )
+    """Where definitions are calls (Elixir's ``def add(a, b) do``): given a node of ``function_kinds`` or
+    ``type_kinds`` and the document's bytes, (name, ``function`` or ``class``), or None for a plain call."""
 
 
 @attrs.frozen(kw_only=True)

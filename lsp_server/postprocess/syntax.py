@@ -1054,7 +1054,8 @@ def normalize_indentation(text: str, ctx: PostprocessContext) -> str:
     for line in lines[1:]:
         if line.strip():
             width = indent_width(line, tab)
-            if _opens_block(previous_text) and 2 <= width - previous_width <= 8:
+            opens = _opens_block(previous_text) or _header_opens_block(previous_text, ctx.language)
+            if opens and 2 <= width - previous_width <= 8:
                 steps[width - previous_width] += 1
             previous_width, previous_text = width, line
     model_unit = max(steps.items(), key=lambda kv: (kv[1], -kv[0]))[0] if steps else None
