@@ -327,6 +327,8 @@ def _imports(root: tree_sitter.Node, language: str) -> list[str]:
 
 def _callee_name(call: tree_sitter.Node) -> str | None:
     target = call.child_by_field_name("function") or call.child_by_field_name("name")
+    if target is None and call.named_child_count:
+        target = call.named_children[0]  # Swift: a field-less (callee, call_suffix) pair
     if target is None:
         return None
     names = re.findall(r"[A-Za-z_]\w*", _text(target))
