@@ -13,7 +13,7 @@ import attrs
 import tree_sitter
 
 from lsp_server.context.languages import parse, profile_of
-from lsp_server.context.syntax_tree import LEADING_SIBLINGS, WRAPPERS, defined_name, last_row
+from lsp_server.context.syntax_tree import LEADING_SIBLINGS, WRAPPERS, defined_name, field_body, last_row
 from lsp_server.languages.profile import Syntax
 
 
@@ -92,7 +92,7 @@ def _name_of(node: tree_sitter.Node, language: str, source: bytes) -> str | None
 
 
 def _body_of(node: tree_sitter.Node) -> tree_sitter.Node | None:
-    body = node.child_by_field_name("body")
+    body = field_body(node)
     if body is None and node.type == "variable_declarator":
         value = node.child_by_field_name("value")
         body = value.child_by_field_name("body") if value is not None else None
@@ -327,8 +327,10 @@ def _imports(root: tree_sitter.Node, language: str) -> list[str]:
 
 def _callee_name(call: tree_sitter.Node) -> str | None:
     target = call.child_by_field_name("function") or call.child_by_field_name("name")
-    if target is None and call.named_child_count:
-        target = call.named_children[0]  # Swift: a field-less (callee, call_suffix) pair
+    if target is None and call.named_child_count:  # no field (Swift, Kotlin): the callee comes first
+        target = call.named_children[0]
+        while target.type == call.type and target.named_children:  # `f(x) { ... }`: the inner call
+            target = target.named_children[0]
     if target is None:
         return None
     names = re.findall(r"[A-Za-z_]\w*", _text(target))

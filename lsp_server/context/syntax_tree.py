@@ -889,9 +889,26 @@ def top_level_definitions(root: tree_sitter.Node, language: str, source: bytes) 
     return [site for node in top_level_nodes(root) for site in definitions_in(node, language, source)]
 
 
+_BODIES = _union("bodies")
+
+
+def field_body(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The node's ``body`` field, else its body child by type (``Syntax.bodies``).
+
+    A ``function_body`` child stands for its block (None for an ``= expression`` body).
+    """
+    body = node.child_by_field_name("body")
+    if body is not None or not _BODIES:
+        return body
+    body = next((child for child in node.named_children if child.type in _BODIES), None)
+    if body is not None and body.type == "function_body":
+        return next((child for child in body.named_children if child.type == "block"), None)
+    return body
+
+
 def class_body(node: tree_sitter.Node) -> tree_sitter.Node | None:
     """The body of a class-like node (its members' container)."""
-    return node.child_by_field_name("body")
+    return field_body(node)
 
 
 def member_definitions(node: tree_sitter.Node, language: str, source: bytes) -> list[DefinitionSite]:
@@ -918,7 +935,7 @@ def _body_of(node: tree_sitter.Node) -> tree_sitter.Node | None:
     if node.type == "type_definition":
         kind = node.child_by_field_name("type")
         return kind.child_by_field_name("body") if kind is not None else None
-    return node.child_by_field_name("body")
+    return field_body(node)
 
 
 def _line_start_byte(node: tree_sitter.Node) -> int:

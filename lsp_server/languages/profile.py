@@ -100,6 +100,9 @@ class Syntax:
     declarators: bool = False
     """Names are read from C declarator chains (``*add(int a)`` -> ``add``) and a ``struct`` without a body
     is a use, not a definition."""
+    bodies: frozenset[str] = attrs.field(converter=_frozen, factory=frozenset)
+    """Body nodes found by their type where the grammar has no ``body`` field (Kotlin's ``class_body``,
+    ``function_body``: its block)."""
     call_definition: Callable[[tree_sitter.Node, bytes], tuple[str, str] | None] | None = attrs.field(
         default=None, eq=False
     )
