@@ -318,8 +318,11 @@ def _imports(root: tree_sitter.Node, language: str) -> list[str]:
     syntax = _syntax(language)
     found = []
     for child in root.named_children:
-        if child.type in syntax.imports or (
-            syntax.require_imports and child.type in syntax.declarations and "require" in _text(child)
+        name = child.child_by_field_name("name")
+        if (
+            child.type in syntax.imports
+            or (syntax.require_imports and child.type in syntax.declarations and "require" in _text(child))
+            or (name is not None and _text(name) in syntax.import_commands)
         ):
             found.append(_text(child).strip())
     return found

@@ -663,11 +663,18 @@ def import_nodes(root: tree_sitter.Node, language: str, source: bytes) -> list[t
     syntax = _syntax(language)
     found = []
     for node in top_level_nodes(root):
-        if node.type in syntax.imports or (
-            syntax.require_imports
-            and node.type in syntax.declarations
-            and node.start_point.row == node.end_point.row
-            and _REQUIRE.search(_text(node, source)) is not None
+        if (
+            node.type in syntax.imports
+            or (
+                syntax.require_imports
+                and node.type in syntax.declarations
+                and node.start_point.row == node.end_point.row
+                and _REQUIRE.search(_text(node, source)) is not None
+            )
+            or (
+                syntax.import_commands
+                and _text(node.child_by_field_name("name"), source) in syntax.import_commands
+            )
         ):
             found.append(node)
     return found

@@ -67,6 +67,8 @@ class Syntax:
     """Definitions whose members (methods) are looked up by name from code inside them."""
     imports: frozenset[str] = attrs.field(converter=_frozen, factory=frozenset)
     """Top-level import statements (package clauses, includes, ``use``)."""
+    import_commands: frozenset[str] = attrs.field(converter=_frozen, factory=frozenset)
+    """Commands that import when they stand at the top of a file, by their ``name`` (Bash ``source``)."""
     require_imports: bool = False
     """Single-line declarations whose value is ``require(...)`` count as imports (JavaScript, Lua)."""
     function_kinds: frozenset[str] = attrs.field(converter=_frozen, factory=frozenset)
