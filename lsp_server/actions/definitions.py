@@ -13,7 +13,14 @@ import attrs
 import tree_sitter
 
 from lsp_server.context.languages import parse, profile_of
-from lsp_server.context.syntax_tree import LEADING_SIBLINGS, WRAPPERS, defined_name, field_body, last_row
+from lsp_server.context.syntax_tree import (
+    LEADING_SIBLINGS,
+    WRAPPERS,
+    defined_name,
+    field_body,
+    import_nodes,
+    last_row,
+)
 from lsp_server.languages.profile import Syntax
 
 
@@ -151,6 +158,8 @@ def _is_doc_comment(text: str, language: str) -> bool:
 
 def _doc_comment_above(node: tree_sitter.Node, first_line: int, language: str) -> tuple[int, int] | None:
     """Lines [start, end) of the doc comment block directly above ``first_line``."""
+    profile = profile_of(language)
+    doc_nodes = profile.docs.comment_nodes if profile is not None else frozenset()
     sibling = node.prev_named_sibling
     while sibling is not None and sibling.type in LEADING_SIBLINGS:
         sibling = sibling.prev_named_sibling
@@ -158,7 +167,7 @@ def _doc_comment_above(node: tree_sitter.Node, first_line: int, language: str) -
     expected_end = first_line - 1
     while (
         sibling is not None
-        and "comment" in sibling.type
+        and ("comment" in sibling.type or sibling.type in doc_nodes)
         and last_row(sibling) == expected_end
         and _is_doc_comment(_text(sibling), language)
     ):
@@ -314,20 +323,6 @@ def find_definition(
     return None
 
 
-def _imports(root: tree_sitter.Node, language: str) -> list[str]:
-    syntax = _syntax(language)
-    found = []
-    for child in root.named_children:
-        name = child.child_by_field_name("name")
-        if (
-            child.type in syntax.imports
-            or (syntax.require_imports and child.type in syntax.declarations and "require" in _text(child))
-            or (name is not None and _text(name) in syntax.import_commands)
-        ):
-            found.append(_text(child).strip())
-    return found
-
-
 def _callee_name(call: tree_sitter.Node) -> str | None:
     target = call.child_by_field_name("function") or call.child_by_field_name("name")
     if target is None and call.named_child_count:  # no field (Swift, Kotlin): the callee comes first
@@ -372,6 +367,8 @@ def code_context(text: str, language: str, definition: Definition, max_callees: 
     return CodeContext(
         definition=definition,
         enclosing_class=enclosing,
-        imports=tuple(_imports(tree.root_node, language)),
+        imports=tuple(
+            _text(node).strip() for node in import_nodes(tree.root_node, language, text.encode("utf-8"))
+        ),
         callee_signatures=tuple(calls[:max_callees]),
     )

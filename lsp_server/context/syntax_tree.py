@@ -433,7 +433,7 @@ _LABELS = _union("labels")
 LEADING_SIBLINGS = _union("leading_siblings")
 # Top-level nodes whose children are top-level too (include guards, `extern "C" {}`, namespaces).
 _TRANSPARENT = _union("transparent")
-_REQUIRE = re.compile(r"\brequire\s*[(\"']")
+_REQUIRE = re.compile(r"\brequire\s*[(\"']|@import\s*\(")  # JavaScript, Lua; Zig's @import
 
 
 def comment_marker(language: str | None) -> str:

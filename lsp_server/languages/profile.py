@@ -129,6 +129,8 @@ class Docs:
     """The first sentence starts with the definition's name (Go)."""
     recognized: tuple[str, ...] = ("/**",)
     """Comment starts that make an existing comment above a definition its doc."""
+    comment_nodes: frozenset[str] = attrs.field(converter=_frozen, factory=frozenset)
+    """Doc comment node types whose name lacks "comment" (Haskell's ``haddock``)."""
 
 
 @attrs.frozen(kw_only=True)
