@@ -27,6 +27,9 @@ M.defaults = {
   cmd = { "qwen-lsp", "serve" },
   model = nil,
   filetypes = {
+    "shellscript",
+    "sh",
+    "bash",
     "c",
     "cpp",
     "go",

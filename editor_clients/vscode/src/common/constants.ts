@@ -21,6 +21,9 @@ export const STATUS_NOTIFICATION = "qwenLsp/status";
 
 /** Languages the server has a tree-sitter grammar for. */
 export const LANGUAGES = [
+  "shellscript",
+  "sh",
+  "bash",
   "c",
   "cpp",
   "go",
