@@ -32,6 +32,8 @@ M.defaults = {
     "bash",
     "c",
     "cpp",
+    "csharp",
+    "cs",
     "go",
     "java",
     "javascript",

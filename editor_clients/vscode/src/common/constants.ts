@@ -26,6 +26,8 @@ export const LANGUAGES = [
   "bash",
   "c",
   "cpp",
+  "csharp",
+  "cs",
   "go",
   "java",
   "javascript",
