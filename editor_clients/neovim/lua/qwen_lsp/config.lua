@@ -34,6 +34,7 @@ M.defaults = {
     "cpp",
     "csharp",
     "cs",
+    "elixir",
     "go",
     "java",
     "javascript",

@@ -28,6 +28,7 @@ export const LANGUAGES = [
   "cpp",
   "csharp",
   "cs",
+  "elixir",
   "go",
   "java",
   "javascript",
