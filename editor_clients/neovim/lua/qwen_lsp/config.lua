@@ -36,6 +36,7 @@ M.defaults = {
     "cs",
     "elixir",
     "go",
+    "haskell",
     "java",
     "javascript",
     "javascriptreact",

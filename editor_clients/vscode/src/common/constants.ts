@@ -30,6 +30,7 @@ export const LANGUAGES = [
   "cs",
   "elixir",
   "go",
+  "haskell",
   "java",
   "javascript",
   "javascriptreact",
