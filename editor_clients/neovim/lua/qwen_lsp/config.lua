@@ -40,6 +40,7 @@ M.defaults = {
     "java",
     "javascript",
     "javascriptreact",
+    "kotlin",
     "lua",
     "python",
     "rust",

@@ -34,6 +34,7 @@ export const LANGUAGES = [
   "java",
   "javascript",
   "javascriptreact",
+  "kotlin",
   "lua",
   "python",
   "rust",
