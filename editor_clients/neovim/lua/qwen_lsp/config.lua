@@ -42,6 +42,7 @@ M.defaults = {
     "javascriptreact",
     "kotlin",
     "lua",
+    "php",
     "python",
     "rust",
     "typescriptreact",

@@ -36,6 +36,7 @@ export const LANGUAGES = [
   "javascriptreact",
   "kotlin",
   "lua",
+  "php",
   "python",
   "rust",
   "typescriptreact",
