@@ -44,6 +44,7 @@ M.defaults = {
     "lua",
     "php",
     "python",
+    "ruby",
     "rust",
     "typescriptreact",
     "typescript",

@@ -38,6 +38,7 @@ export const LANGUAGES = [
   "lua",
   "php",
   "python",
+  "ruby",
   "rust",
   "typescriptreact",
   "typescript",
