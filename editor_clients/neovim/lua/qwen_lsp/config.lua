@@ -46,6 +46,7 @@ M.defaults = {
     "python",
     "ruby",
     "rust",
+    "scala",
     "typescriptreact",
     "typescript",
   },

@@ -40,6 +40,7 @@ export const LANGUAGES = [
   "python",
   "ruby",
   "rust",
+  "scala",
   "typescriptreact",
   "typescript",
 ];
