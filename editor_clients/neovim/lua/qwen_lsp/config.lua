@@ -47,6 +47,7 @@ M.defaults = {
     "ruby",
     "rust",
     "scala",
+    "swift",
     "typescriptreact",
     "typescript",
   },

@@ -41,6 +41,7 @@ export const LANGUAGES = [
   "ruby",
   "rust",
   "scala",
+  "swift",
   "typescriptreact",
   "typescript",
 ];
