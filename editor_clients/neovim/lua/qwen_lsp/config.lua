@@ -50,6 +50,7 @@ M.defaults = {
     "swift",
     "typescriptreact",
     "typescript",
+    "zig",
   },
   root_markers = { ".git", "pyproject.toml", "package.json", "go.mod", "Cargo.toml" },
   debounce_ms = 150,

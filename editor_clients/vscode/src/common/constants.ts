@@ -44,4 +44,5 @@ export const LANGUAGES = [
   "swift",
   "typescriptreact",
   "typescript",
+  "zig",
 ];
