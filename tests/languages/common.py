@@ -40,6 +40,42 @@ def position_after(text: str, marker: str, occurrence: int = 1) -> tuple[int, in
     return line, end - (text.rfind("\n", 0, end) + 1)
 
 
+def row_of(text: str, needle: str, occurrence: int | None = None) -> int:
+    """The row of the line of ``text`` containing ``needle``: the only one, or the ``occurrence``-th."""
+    rows = [row for row, line in enumerate(text.split("\n")) if needle in line]
+    if occurrence is None:
+        assert len(rows) == 1, (needle, rows)
+        return rows[0]
+    return rows[occurrence - 1]
+
+
+def cut_body(text: str, header: str, body_lines: int) -> tuple[str, tuple[int, int]]:
+    """Replace the ``body_lines`` lines after the line ``header`` with one indented empty line (the user
+    starts writing the body); return the text and the cursor on that line."""
+    lines = text.split("\n")
+    row = next(index for index, line in enumerate(lines) if line.strip() == header)
+    indent = lines[row + 1][: len(lines[row + 1]) - len(lines[row + 1].lstrip())]
+    lines[row + 1 : row + 1 + body_lines] = [indent]
+    return "\n".join(lines), (row + 1, len(indent))
+
+
+def body_cut(text: str, header: str, body: str) -> tuple[str, int, int]:
+    """The file with ``body`` (the lines after ``header``) replaced by one indented empty line."""
+    indent = body[: len(body) - len(body.lstrip(" "))]
+    cut = text.replace(header + "\n" + body, header + "\n" + indent + "\n", 1)
+    assert cut != text
+    line, _ = position_after(cut, header + "\n")
+    return cut, line, len(indent)
+
+
+def cut_line(text: str, marker: str) -> tuple[str, tuple[int, int]]:
+    """Drop the rest of the line after ``marker`` (the user is typing that line)."""
+    line, character = position_after(text, marker)
+    lines = text.split("\n")
+    lines[line] = lines[line][:character]
+    return "\n".join(lines), (line, character)
+
+
 def parse_guard_agrees(language: str, text: str, line: int, character: int, inserted: str) -> bool:
     """Whether inserting ``inserted`` at (line, character) parses no worse than the file without it."""
     offset = offset_of(text, line, character)

@@ -23,7 +23,7 @@ from lsp_server.context.syntax_tree import (
 )
 from lsp_server.postprocess.syntax import block_close_stop, postprocess
 from tests.helpers import count_words
-from tests.languages.common import check_end_to_end, real_source
+from tests.languages.common import check_end_to_end, real_source, row_of
 from tests.postprocess_cases import Lang, code, context
 
 LIST_UTILS = real_source("haskell", "ListUtils.hs")
@@ -32,13 +32,6 @@ STATE = real_source("haskell", "State.hs")
 
 def lines_of(text: str) -> list[str]:
     return text.split("\n")
-
-
-def row_of(text: str, needle: str) -> int:
-    """The row of the one line of ``text`` that contains ``needle``."""
-    rows = [row for row, line in enumerate(lines_of(text)) if needle in line]
-    assert len(rows) == 1, (needle, rows)
-    return rows[0]
 
 
 # -- detection ------------------------------------------------------------------------------------

@@ -23,17 +23,11 @@ from lsp_server.context.syntax_tree import (
 )
 from lsp_server.postprocess.syntax import PostprocessContext, postprocess
 from tests.helpers import count_words
-from tests.languages.common import check_end_to_end, offset_of, position_after, real_source
+from tests.languages.common import check_end_to_end, offset_of, position_after, real_source, row_of
 from tests.postprocess_cases import Lang, code
 
 PRECONDITIONS = real_source("kotlin", "Preconditions.kt")
 LAZY = real_source("kotlin", "Lazy.kt")
-
-
-def row_of(text: str, needle: str, occurrence: int = 1) -> int:
-    """The row of the ``occurrence``-th line that contains ``needle``."""
-    rows = [row for row, line in enumerate(text.split("\n")) if needle in line]
-    return rows[occurrence - 1]
 
 
 # -- detection ------------------------------------------------------------------------------------
@@ -108,14 +102,14 @@ def test_member_definitions_of_a_class() -> None:
 
 def test_enclosing_nodes_function_and_headers_in_a_getter_lambda() -> None:
     lines = LAZY.split("\n")
-    row = row_of(LAZY, "_v2 as T")
+    row = row_of(LAZY, "_v2 as T", 1)
     chain = enclosing_nodes(parse("kotlin", LAZY), lines, "kotlin", row, len(lines[row]))
     types = [node.type for node in chain]
     assert "lambda_literal" in types and types[-3:] == ["class_body", "class_declaration", "source_file"]
     function = enclosing_function(chain, "kotlin")
     assert function is not None and function.type == "getter"
     assert [lines[start] for start, _ in header_rows(chain, row, "kotlin", lines)] == [
-        lines[row_of(LAZY, "private class SynchronizedLazyImpl")],
+        lines[row_of(LAZY, "private class SynchronizedLazyImpl", 1)],
         "    override val value: T",
         "        get() {",
         "            return synchronized(lock) {",
@@ -125,7 +119,7 @@ def test_enclosing_nodes_function_and_headers_in_a_getter_lambda() -> None:
 
 def test_headers_of_an_annotated_function_and_an_expression_body() -> None:
     lines = PRECONDITIONS.split("\n")
-    row = row_of(PRECONDITIONS, "throw IllegalArgumentException(message.toString())")
+    row = row_of(PRECONDITIONS, "throw IllegalArgumentException(message.toString())", 1)
     chain = enclosing_nodes(parse("kotlin", PRECONDITIONS), lines, "kotlin", row, 8)
     function = enclosing_function(chain, "kotlin")
     assert function is not None and function.start_point.row == row_of(PRECONDITIONS, "InlineOnly", 2)
@@ -137,7 +131,7 @@ def test_headers_of_an_annotated_function_and_an_expression_body() -> None:
         "    if (!value) {",
     ]
     lines = LAZY.split("\n")
-    row = row_of(LAZY, "LazyThreadSafetyMode.NONE ->")
+    row = row_of(LAZY, "LazyThreadSafetyMode.NONE ->", 1)
     chain = enclosing_nodes(parse("kotlin", LAZY), lines, "kotlin", row, 12)
     assert [lines[a] for a, _ in header_rows(chain, row, "kotlin", lines)] == [
         "@kotlin.jvm.JvmVersion",
@@ -175,7 +169,7 @@ def test_assembled_context_outline() -> None:
 
 def test_block_start_is_multi_line() -> None:
     lines = PRECONDITIONS.split("\n")
-    header = row_of(PRECONDITIONS, "public inline fun check(value: Boolean, lazyMessage")
+    header = row_of(PRECONDITIONS, "public inline fun check(value: Boolean, lazyMessage", 1)
     close = lines.index("}", header)
     text = "\n".join([*lines[: header + 1], "    ", *lines[close:]])
     decision = decide_completion_kind(text, header + 1, 4, "kotlin")
@@ -185,7 +179,7 @@ def test_block_start_is_multi_line() -> None:
 
 def test_lambda_start_is_multi_line() -> None:
     lines = PRECONDITIONS.split("\n")
-    row = row_of(PRECONDITIONS, "contract {")
+    row = row_of(PRECONDITIONS, "contract {", 1)
     text = "\n".join([*lines[: row + 1], "        ", *lines[row + 2 :]])
     assert decide_completion_kind(text, row + 1, 8, "kotlin").kind is CompletionKind.MULTI_LINE
 
@@ -292,7 +286,7 @@ def test_strings_hide_brackets_from_the_block_close_stop(literal: str) -> None:
 
 
 def test_find_definition_and_its_kdoc() -> None:
-    row = row_of(PRECONDITIONS, "throw IllegalArgumentException(message.toString())")
+    row = row_of(PRECONDITIONS, "throw IllegalArgumentException(message.toString())", 1)
     definition = find_definition(PRECONDITIONS, "kotlin", row, 8)
     assert definition is not None
     assert (definition.name, definition.kind) == ("require", "function")
@@ -308,7 +302,7 @@ def test_methods_and_classes_in_a_file() -> None:
     found = [(d.name, d.kind) for d in all_definitions(LAZY, "kotlin")]
     assert found[:3] == [("Lazy", "class"), ("isInitialized", "method"), ("lazyOf", "function")]
     assert ("SafePublicationLazyImpl", "class") in found
-    row = row_of(LAZY, "override fun toString(): String = value.toString()")
+    row = row_of(LAZY, "override fun toString(): String = value.toString()", 1)
     definition = find_definition(LAZY, "kotlin", row, 10)
     assert definition is not None and (definition.name, definition.kind) == ("toString", "method")
     context = code_context(LAZY, "kotlin", definition)
@@ -316,7 +310,7 @@ def test_methods_and_classes_in_a_file() -> None:
 
 
 def test_definition_signature_is_the_fun_header() -> None:
-    row = row_of(PRECONDITIONS, "throw IllegalArgumentException(message.toString())")
+    row = row_of(PRECONDITIONS, "throw IllegalArgumentException(message.toString())", 1)
     definition = find_definition(PRECONDITIONS, "kotlin", row, 8)
     assert definition is not None
     assert definition.signature == (
@@ -325,7 +319,7 @@ def test_definition_signature_is_the_fun_header() -> None:
 
 
 def test_code_context_has_callee_signatures() -> None:
-    row = row_of(LAZY, "override fun toString(): String = if (isInitialized())")
+    row = row_of(LAZY, "override fun toString(): String = if (isInitialized())", 1)
     definition = find_definition(LAZY, "kotlin", row, 10)
     assert definition is not None and definition.name == "toString"
     context = code_context(LAZY, "kotlin", definition)
@@ -333,7 +327,7 @@ def test_code_context_has_callee_signatures() -> None:
 
 
 def test_kdoc_block_is_written_above_the_annotation() -> None:
-    row = row_of(LAZY, "private class SafePublicationLazyImpl")
+    row = row_of(LAZY, "private class SafePublicationLazyImpl", 1)
     definition = find_definition(LAZY, "kotlin", row, 20)
     assert definition is not None and definition.name == "SafePublicationLazyImpl"
     assert definition.anchor_line == row - 1 and definition.existing_doc is None
@@ -355,7 +349,7 @@ def test_kdoc_block_is_written_above_the_annotation() -> None:
 
 
 def test_existing_kdoc_is_replaced_and_indented_in_a_class() -> None:
-    row = row_of(LAZY, "public abstract fun isInitialized(): Boolean")
+    row = row_of(LAZY, "public abstract fun isInitialized(): Boolean", 1)
     definition = find_definition(LAZY, "kotlin", row, 20)
     assert definition is not None and definition.kind == "method"
     assert definition.existing_doc == (row - 3, row)
@@ -382,7 +376,7 @@ def test_unit_test_file_name_and_framework() -> None:
 async def test_end_to_end_completion_and_explain(smollm2_path: Path, tmp_path: Path) -> None:
     lines = PRECONDITIONS.split("\n")
     # Block start: the user starts writing the first require's body (header, an indented empty line, `}`).
-    header = row_of(PRECONDITIONS, "public inline fun require(value: Boolean): Unit {")
+    header = row_of(PRECONDITIONS, "public inline fun require(value: Boolean): Unit {", 1)
     close = lines.index("}", header)
     lines = [*lines[: header + 1], "    ", *lines[close:]]
     # Mid-line: the user is typing `throw IllegalArgumentException(message.toString())` in the second one.

@@ -17,6 +17,8 @@ from lsp_server.postprocess.syntax import postprocess
 from tests.helpers import count_words
 from tests.languages.common import (
     check_end_to_end,
+    cut_body,
+    cut_line,
     offset_of,
     parse_guard_agrees,
     position_after,
@@ -87,24 +89,6 @@ POSTPROCESS = Lang(
     call_unbalanced="a, Integer.sqrt(b",
     call_unbalanced_kept="a, Integer.sqrt(b)",
 )
-
-
-def cut_body(text: str, header: str, body_lines: int) -> tuple[str, tuple[int, int]]:
-    """Replace the ``body_lines`` lines after ``header`` with one indented empty line (the user starts
-    writing the body); return the text and the cursor on that line."""
-    lines = text.split("\n")
-    row = next(index for index, line in enumerate(lines) if line.strip() == header)
-    indent = lines[row + 1][: len(lines[row + 1]) - len(lines[row + 1].lstrip())]
-    lines[row + 1 : row + 1 + body_lines] = [indent]
-    return "\n".join(lines), (row + 1, len(indent))
-
-
-def cut_line(text: str, marker: str) -> tuple[str, tuple[int, int]]:
-    """Drop the rest of the line after ``marker`` (the user is typing that line)."""
-    line, character = position_after(text, marker)
-    lines = text.split("\n")
-    lines[line] = lines[line][:character]
-    return "\n".join(lines), (line, character)
 
 
 # -- detection ---------------------------------------------------------------------------------

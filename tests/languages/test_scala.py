@@ -16,7 +16,7 @@ from lsp_server.context.completion_kind import CompletionKind, decide_completion
 from lsp_server.context.languages import detect_language, parse
 from lsp_server.postprocess.syntax import block_close_stop, postprocess
 from tests.helpers import count_words
-from tests.languages.common import check_end_to_end, offset_of, position_after, real_source
+from tests.languages.common import body_cut, check_end_to_end, offset_of, position_after, real_source
 from tests.postprocess_cases import Lang, code, context
 
 LIST_MAP = real_source("scala", "ListMap.scala")
@@ -94,15 +94,6 @@ POSTPROCESS = Lang(
 
 def lines_of(text: str) -> list[str]:
     return text.split("\n")
-
-
-def body_cut(text: str, header: str, body: str) -> tuple[str, int, int]:
-    """The file with ``body`` (the lines after ``header``) replaced by one indented empty line."""
-    indent = body[: len(body) - len(body.lstrip(" "))]
-    cut = text.replace(header + "\n" + body, header + "\n" + indent + "\n", 1)
-    assert cut != text
-    line, _ = position_after(cut, header + "\n")
-    return cut, line, len(indent)
 
 
 REMOVE_HEADER = "  private def remove(key: A, elems: List[(A, B)], acc: List[(A, B)]): List[(A, B)] = {"

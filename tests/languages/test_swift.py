@@ -15,12 +15,7 @@ from lsp_server.context.completion_kind import CompletionKind, decide_completion
 from lsp_server.context.languages import detect_language, parse
 from lsp_server.postprocess.syntax import block_close_stop, postprocess
 from tests.helpers import count_words
-from tests.languages.common import (
-    check_end_to_end,
-    offset_of,
-    position_after,
-    real_source,
-)
+from tests.languages.common import body_cut, check_end_to_end, offset_of, position_after, real_source
 from tests.postprocess_cases import Lang, code, context
 
 CYCLE = real_source("swift", "Cycle.swift")
@@ -244,15 +239,6 @@ def test_assembled_context_outline_shows_signatures_and_headers() -> None:
 
 
 # -- completion kind ---------------------------------------------------------------------------------
-
-
-def body_cut(text: str, header: str, body: str) -> tuple[str, int, int]:
-    """The file with ``body`` (the lines after ``header``) replaced by one indented empty line."""
-    indent = body[: len(body) - len(body.lstrip(" "))]
-    cut = text.replace(header + "\n" + body, header + "\n" + indent + "\n", 1)
-    assert cut != text
-    line, _ = position_after(cut, header + "\n")
-    return cut, line, len(indent)
 
 
 EMPTY_CYCLE_BODY = '    let empty = Array("".cycled())\n    XCTAssert(empty.isEmpty)\n'

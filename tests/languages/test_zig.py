@@ -22,7 +22,7 @@ from lsp_server.context.syntax_tree import (
 )
 from lsp_server.postprocess.syntax import block_close_stop, postprocess
 from tests.helpers import count_words
-from tests.languages.common import check_end_to_end, real_source
+from tests.languages.common import check_end_to_end, real_source, row_of
 from tests.postprocess_cases import Lang, code, context
 
 ONCE = real_source("zig", "once.zig")
@@ -31,13 +31,6 @@ GCD = real_source("zig", "gcd.zig")
 
 def lines_of(text: str) -> list[str]:
     return text.split("\n")
-
-
-def row_of(text: str, needle: str) -> int:
-    """The row of the one line of ``text`` that contains ``needle``."""
-    rows = [row for row, line in enumerate(lines_of(text)) if needle in line]
-    assert len(rows) == 1, (needle, rows)
-    return rows[0]
 
 
 # -- detection ------------------------------------------------------------------------------------
