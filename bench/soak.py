@@ -133,7 +133,10 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     await client.initialize_async(
         types.InitializeParams(
             capabilities=inline_client_capabilities(),
-            initialization_options={"completion": {"maxPredictMs": 0}},
+            initialization_options={
+                "completion": {"maxPredictMs": 0},
+                **({"model": {"tokenCacheMib": args.token_cache_mib}} if args.token_cache_mib else {}),
+            },
         )
     )
     client.initialized(types.InitializedParams())
@@ -248,6 +251,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "edits": args.edits,
         "model": str(model),
         "server_root": str(args.server_root),
+        "token_cache_mib": args.token_cache_mib,
         "reports": reports,
         "top": top,
     }
@@ -273,6 +277,9 @@ def main() -> None:
     parser.add_argument("--report-every", type=int, default=2_500)
     parser.add_argument("--settle", type=float, default=1.0, help="pause before each report, s")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--token-cache-mib", type=int, default=None, help="model.tokenCacheMib (default: the server's)"
+    )
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false")
     parser.add_argument("--log", type=Path, default=None, help="server log file")

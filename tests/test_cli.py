@@ -13,6 +13,7 @@ import pytest
 from lsp_server.client.commands import parse_settings
 from lsp_server.client.locations import LocationError, locate, locate_file
 from lsp_server.client.session import ServerOptions
+from lsp_server.context.languages import SUPPORTED_LANGUAGES
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -252,7 +253,7 @@ def test_doctor_with_valid_model(smollm2_path: Path) -> None:
     assert checks["tokenizer"]["facts"]["fim"] is False
     assert checks["llama.cpp"]["facts"]["version"]
     assert isinstance(checks["llama.cpp"]["facts"]["gpuOffload"], bool)
-    assert len(checks["grammars"]["facts"]["loaded"]) == 10
+    assert checks["grammars"]["facts"]["loaded"] == list(SUPPORTED_LANGUAGES)  # every profile's grammar
     assert checks["settings"]["status"] == "ok"
 
 
