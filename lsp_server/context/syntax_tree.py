@@ -803,7 +803,7 @@ def _named(
         return (_short(called[0]), "method" if member else "function", node)
     if kind_of in syntax.function_kinds:
         name = defined_name(node, language, source)
-        method = member or kind_of in ("method_declaration", "method_definition")
+        method = member or kind_of in syntax.method_kinds
         return (_short(name), "method" if method else "function", node) if name else None
     if kind_of in syntax.type_kinds:
         name = defined_name(node, language, source)

@@ -63,6 +63,7 @@ PROFILE = LanguageProfile(
         class_types=_TYPES,
         imports={"using_directive"},
         function_kinds=_METHODS,
+        method_kinds={"method_declaration"},
         type_kinds={*_TYPES, "delegate_declaration"},
         leading_siblings={"attribute_list"},
         transparent={"namespace_declaration"},

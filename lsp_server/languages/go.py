@@ -28,6 +28,7 @@ PROFILE = LanguageProfile(
         anonymous_functions={"func_literal"},
         imports={"package_clause", "import_declaration"},
         function_kinds={"function_declaration", "method_declaration"},
+        method_kinds={"method_declaration"},
         type_kinds={"type_spec"},
         wrappers={"type_declaration"},
         action_kinds={

@@ -32,6 +32,7 @@ PROFILE = LanguageProfile(
         class_types=_TYPES,
         imports={"package_declaration", "import_declaration"},
         function_kinds={"method_declaration", "constructor_declaration"},
+        method_kinds={"method_declaration"},
         type_kinds=_TYPES,
         leading_siblings={"marker_annotation", "annotation"},
         labels={"switch_label"},

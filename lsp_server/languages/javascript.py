@@ -37,6 +37,7 @@ PROFILE = LanguageProfile(
         imports={"import_statement"},
         require_imports=True,
         function_kinds=FUNCTIONS,
+        method_kinds={"method_definition"},
         type_kinds={"class_declaration"},
         wrappers={"export_statement"},
         leading_siblings={"decorator"},

@@ -43,6 +43,7 @@ PROFILE = LanguageProfile(
         class_types=TYPES,
         imports={"namespace_use_declaration"},
         function_kinds=FUNCTIONS,
+        method_kinds={"method_declaration"},
         type_kinds=TYPES,
         calls={
             "function_call_expression",

@@ -75,6 +75,8 @@ class Syntax:
     """Nodes that define a function or method by a ``name`` field (or a C declarator)."""
     type_kinds: frozenset[str] = attrs.field(converter=_frozen, factory=frozenset)
     """Nodes that define a type by a ``name`` field."""
+    method_kinds: frozenset[str] = attrs.field(converter=_frozen, factory=frozenset)
+    """Function kinds that are methods wherever they stand (Go's and Java's ``method_declaration``)."""
     wrappers: frozenset[str] = attrs.field(converter=_frozen, factory=frozenset)
     """Nodes wrapping a definition: decorators, ``export``, ``template <...>``, Go's ``type (...)``."""
     leading_siblings: frozenset[str] = attrs.field(converter=_frozen, factory=frozenset)

@@ -20,6 +20,7 @@ SYNTAX = Syntax(
         "method_signature",
         "abstract_method_signature",
     ),
+    method_kinds={"method_definition"},
     type_kinds={
         "class_declaration",
         "abstract_class_declaration",
