@@ -20,18 +20,13 @@ from lsp_server.context.syntax_tree import (
     field_body,
     import_nodes,
     last_row,
+    syntax_of,
 )
-from lsp_server.languages.profile import Syntax
-
-
-def _syntax(language: str) -> Syntax:
-    profile = profile_of(language)
-    return profile.syntax if profile is not None else Syntax(containers=frozenset())
 
 
 def _definition_types(language: str) -> Mapping[str, str]:
     """Node type -> kind ("function", "method", "class") for one language."""
-    return _syntax(language).action_kinds
+    return syntax_of(language).action_kinds
 
 
 @attrs.frozen
@@ -88,7 +83,7 @@ def _name_of(node: tree_sitter.Node, language: str, source: bytes) -> str | None
         if impl_type is None:
             return None
         return f"{_text(trait)} for {_text(impl_type)}" if trait is not None else _text(impl_type)
-    syntax = _syntax(language)
+    syntax = syntax_of(language)
     if (
         kind in syntax.function_kinds | syntax.type_kinds | syntax.declarations
         or kind == "variable_declarator"
@@ -251,7 +246,7 @@ def _kind_and_name(node: tree_sitter.Node, language: str, source: bytes) -> tupl
     kind = _definition_types(language).get(node.type)
     if kind is None:
         return None
-    hook = _syntax(language).call_definition
+    hook = syntax_of(language).call_definition
     if hook is not None:
         found = hook(node, source)
         return (found[1], found[0]) if found is not None else None
@@ -353,7 +348,7 @@ def code_context(text: str, language: str, definition: Definition, max_callees: 
         short = re.split(r"[.:]+", candidate.name)[-1]
         by_name.setdefault(short, candidate.signature)
     calls: list[str] = []
-    call_types = _syntax(language).calls
+    call_types = syntax_of(language).calls
     for node in _walk(tree.root_node):
         if (
             node.type not in call_types

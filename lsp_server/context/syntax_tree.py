@@ -392,7 +392,8 @@ class SyntaxTrees:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _syntax(language: str | None) -> Syntax:
+def syntax_of(language: str | None) -> Syntax:
+    """The syntax facts of a language's profile (empty ones for an unknown language)."""
     profile = profile_of(language)
     return profile.syntax if profile is not None else _NO_SYNTAX
 
@@ -454,7 +455,7 @@ def indent_of(line: str) -> int:
 
 def is_container(node: tree_sitter.Node, language: str) -> bool:
     """Whether the node's named children are statements (a block, a body, the module)."""
-    return node.type in _syntax(language).containers
+    return node.type in syntax_of(language).containers
 
 
 def _is_comment(node: tree_sitter.Node) -> bool:
@@ -614,7 +615,7 @@ def enclosing_function(
     Where definitions are calls (``call_definition``) a call counts only when it defines a function, which
     takes the document's ``source``.
     """
-    syntax = _syntax(language)
+    syntax = syntax_of(language)
     hook = syntax.call_definition
     anonymous = None
     for node in chain:
@@ -660,7 +661,7 @@ def _text(node: tree_sitter.Node | None, source: bytes) -> str:
 
 def import_nodes(root: tree_sitter.Node, language: str, source: bytes) -> list[tree_sitter.Node]:
     """The file's top-level import statements (``require`` assignments too), in order."""
-    syntax = _syntax(language)
+    syntax = syntax_of(language)
     found = []
     for node in top_level_nodes(root):
         if (
@@ -708,8 +709,10 @@ _FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function
 _NOT_WRAPPED = frozenset({"decorator", "template_parameter_list", "comment"})
 
 
-def _defining(syntax: Syntax) -> frozenset[str]:
-    """Nodes that may define something (checked before reading any name)."""
+@functools.cache
+def _defining(language: str) -> frozenset[str]:
+    """Nodes that may define something (checked before reading any name; once per language)."""
+    syntax = syntax_of(language)
     return syntax.function_kinds | syntax.type_kinds | syntax.declarations | WRAPPERS
 
 
@@ -763,7 +766,7 @@ def defined_name(node: tree_sitter.Node, language: str, source: bytes) -> str | 
     server: the context's outline and lookups (``definitions_in``) and the code actions' finder
     (``actions.definitions``) both read names here.
     """
-    syntax = _syntax(language)
+    syntax = syntax_of(language)
     kind = node.type
     if syntax.call_definition is not None and kind in syntax.function_kinds | syntax.type_kinds:
         called = syntax.call_definition(node, source)
@@ -792,7 +795,7 @@ def _named(
     node: tree_sitter.Node, language: str, member: bool, source: bytes
 ) -> tuple[str, str, tree_sitter.Node] | None:
     """(short name, kind, definition node) when ``node`` defines a function, method or type."""
-    syntax = _syntax(language)
+    syntax = syntax_of(language)
     kind_of = node.type
     if syntax.call_definition is not None and kind_of in syntax.function_kinds | syntax.type_kinds:
         called = syntax.call_definition(node, source)  # Elixir: `def f(x) do` is a call
@@ -857,7 +860,7 @@ def definitions_in(
 
     With ``wanted``, only definitions of those names (the others cost no more than reading a name).
     """
-    if node.type not in _defining(_syntax(language)):
+    if node.type not in _defining(language):
         return []
     sites = []
     for inner, anchor in _unwrapped(node):
@@ -879,7 +882,7 @@ def defines_any(
     A request looks for a few names among all the file's definitions; between keystrokes the text of
     nearly every definition is unchanged, so reading their names again is skipped.
     """
-    if node.type not in _defining(_syntax(language)):
+    if node.type not in _defining(language):
         return False
     key = (language, member, source[node.start_byte : node.end_byte])
     names = _defined_names.get(key)
@@ -1047,7 +1050,7 @@ def render_signature(site: DefinitionSite, source: bytes, lines: list[str], lang
 def _identifier_query(language: str) -> tree_sitter.Query:
     grammar = get_language(language)
     kinds = [
-        kind for kind in _syntax(language).identifiers if grammar.id_for_node_kind(kind, True) is not None
+        kind for kind in syntax_of(language).identifiers if grammar.id_for_node_kind(kind, True) is not None
     ]
     pattern = "[" + " ".join(f"({kind})" for kind in kinds) + "] @name"
     return tree_sitter.Query(grammar, pattern)
