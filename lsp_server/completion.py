@@ -32,6 +32,7 @@ from lsp_server.model_api import (
     StopRule,
     Tokenizer,
 )
+from lsp_server.postprocess.chat_answer import ChatAnswerStop, parse_chat_answer
 from lsp_server.postprocess.stops import multi_line_stop, single_line_stop
 from lsp_server.postprocess.syntax import PostprocessContext, block_close_stop, first_stop, postprocess
 from lsp_server.prompt.context_prompt import (
@@ -42,6 +43,15 @@ from lsp_server.prompt.context_prompt import (
     region_prompt,
 )
 from lsp_server.prompt.region import Located, Place, Places, RegionBound
+from lsp_server.prompt.styles import (
+    HOLE,
+    StyleChoice,
+    answer_opening,
+    chat_completion_prompt,
+    hole_code,
+    style_for,
+)
+from lsp_server.prompt.templates import PromptLibrary
 from lsp_server.settings import CompletionSettings
 
 logger = logging.getLogger(__name__)
@@ -179,9 +189,10 @@ def stop_rule_for(plan: CompletionPlan, settings: CompletionSettings) -> StopRul
 
 
 def _stable_key(info: ModelInfo, settings: CompletionSettings) -> tuple[object, ...]:
-    """What a place's prompt front depends on besides the document: the model and the budgets."""
+    """What a place's prompt front depends on besides the document: the model, style and budgets."""
     return (
         info,
+        settings.prompt_style,
         settings.prefix_tokens,
         settings.suffix_tokens,
         settings.outline_tokens,
@@ -189,17 +200,59 @@ def _stable_key(info: ModelInfo, settings: CompletionSettings) -> tuple[object, 
     )
 
 
-def make_request(plan: CompletionPlan, settings: CompletionSettings) -> GenerationRequest:
-    """The engine request for a plan: context assembled and prompt built on the engine's worker."""
+@attrs.define
+class _StyledStop:
+    """The completion's stop rule, applied inside the answer once a chat-style prompt is built."""
+
+    inner: StopRule
+    chat: ChatAnswerStop | None = None
+
+    def check(self, generated: str) -> int | None:
+        """The cut in the generated text (see ``StopRule``)."""
+        return (self.chat or self.inner).check(generated)
+
+
+CHAT_EXTRA_TOKENS = 8
+"""Tokens a chat answer spends besides the code (its closing fence and line breaks)."""
+
+
+def _chat_messages(
+    plan: CompletionPlan, context: FileContext, prompts: PromptLibrary
+) -> list[dict[str, str]]:
+    """The system and user messages of a chat-style completion (templates ``system``, ``completion_chat``)."""
+    language = plan.language or "text"
+    system = prompts.render("system", language=language)
+    user = prompts.render(
+        "completion_chat",
+        language=language,
+        file_name=plan.path.rsplit("/", 1)[-1] or "untitled",
+        kind="block" if plan.decision.kind is CompletionKind.MULTI_LINE else "line",
+        hole=HOLE,
+        code=hole_code(context.prefix, context.suffix),
+        snippets=[{"path": snippet.path, "text": snippet.text.rstrip()} for snippet in plan.snippets],
+    )
+    return [{"role": "system", "content": system.text}, {"role": "user", "content": user.text}]
+
+
+def make_request(
+    plan: CompletionPlan, settings: CompletionSettings, prompts: PromptLibrary | None = None
+) -> GenerationRequest:
+    """The engine request for a plan: context assembled and prompt built on the engine's worker.
+
+    The prompt style (``completion.promptStyle``) is settled there too, once the model is known;
+    ``prompts`` renders the chat style's messages (the shipped templates when None).
+    """
     notes: dict[str, Any] = {}
 
-    def context_of(info: ModelInfo, tokenize: Tokenizer, keep: KeptWindow | None = None) -> FileContext:
+    def context_of(
+        info: ModelInfo, tokenize: Tokenizer, keep: KeptWindow | None = None, *, suffix: bool = True
+    ) -> FileContext:
         tree = plan.tree
         if tree is None and plan.language is not None:
             tree = parse(plan.language, plan.snapshot.text)
         budget = ContextBudget(
             prefix_tokens=settings.prefix_tokens,
-            suffix_tokens=settings.suffix_tokens if info.fim else 0,
+            suffix_tokens=settings.suffix_tokens if suffix else 0,
             outline_tokens=settings.outline_tokens,
         )
         return assemble_file_context(
@@ -225,7 +278,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
             heal=settings.token_healing and info.token_healing,
         )
 
-    def stable_for(place: Place, info: ModelInfo, tokenize: Tokenizer) -> StablePrompt:
+    def stable_for(place: Place, info: ModelInfo, tokenize: Tokenizer, choice: StyleChoice) -> StablePrompt:
         key = _stable_key(info, settings)
         stable: StablePrompt | None = place.built.get(key)
         if stable is not None:
@@ -235,21 +288,40 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
         keep = None
         if grew_from is not None:
             keep = KeptWindow(grew_from.context.window_start_line, grew_from.context.outline)
-        context = context_of(info, tokenize, keep)
-        stable = build_stable_prompt(inputs(context, info), fim=info.fim, tokenize=tokenize, bos=info.bos)
+        fim = info.fim if choice.style == "fim" else None
+        context = context_of(info, tokenize, keep, suffix=fim is not None)
+        stable = build_stable_prompt(inputs(context, info), fim=fim, tokenize=tokenize, bos=info.bos)
         place.built[key] = stable
         kept = keep is not None and context.window_start_line == keep.start_row
         notes["place"]["front"] = "kept window" if kept else "built"
         return stable
 
+    def chat_layout(info: ModelInfo, tokenize: Tokenizer) -> tuple[PromptLayout, FileContext]:
+        context = context_of(info, tokenize)
+        messages = _chat_messages(plan, context, prompts or PromptLibrary())
+        written = answer_opening(plan.language or "", plan.prefix)
+        opening = written if info.prefill else ""
+        heal = settings.token_healing and info.token_healing
+        layout = chat_completion_prompt(messages, opening, heal=heal)(info, tokenize)
+        stop.chat = ChatAnswerStop(stop.inner, opening, plan.prefix, HOLE)
+        notes["opening"] = opening
+        # the fence and line breaks around the code; without the opening the model also writes it
+        request.max_tokens += CHAT_EXTRA_TOKENS + (0 if opening else tokenize.count(written))
+        return layout, context
+
     def build(info: ModelInfo, tokenize: Tokenizer) -> PromptLayout:
         started = time.perf_counter()
         place = plan.place
-        if place is None:
-            context = context_of(info, tokenize)
+        choice = style_for(info, settings.prompt_style)
+        notes["style"] = choice
+        if choice.style == "chat":
+            layout, context = chat_layout(info, tokenize)
+        elif place is None:
+            fim = info.fim if choice.style == "fim" else None
+            context = context_of(info, tokenize, suffix=fim is not None)
             layout = build_context_prompt(
                 inputs(context, info),
-                fim=info.fim,
+                fim=fim,
                 tokenize=tokenize,
                 detokenize=tokenize.detokenize,
                 bos=info.bos,
@@ -261,7 +333,7 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
                 "arrived": plan.arrived,
                 "regionLines": plan.region.count("\n") + 1,
             }
-            stable = stable_for(place, info, tokenize)
+            stable = stable_for(place, info, tokenize, choice)
             context = stable.context
             layout = region_prompt(
                 stable,
@@ -276,16 +348,23 @@ def make_request(plan: CompletionPlan, settings: CompletionSettings) -> Generati
         return layout
 
     multi = plan.decision.kind is CompletionKind.MULTI_LINE
-    return GenerationRequest(
+    stop = _StyledStop(stop_rule_for(plan, settings))
+    request = GenerationRequest(
         build_prompt=build,
         max_tokens=settings.max_tokens_multi_line if multi else settings.max_tokens_single_line,
-        stop_rule=stop_rule_for(plan, settings),
+        stop_rule=stop,
         temperature=settings.temperature,
         priority=0,
         label=f"inline completion ({plan.decision.kind.value})",
         notes=notes,
         max_predict_ms=float(settings.max_predict_ms) if multi else 0.0,
     )
+    return request
+
+
+def _style(notes: dict[str, Any]) -> str:
+    choice = notes.get("style")
+    return choice.style if isinstance(choice, StyleChoice) else ""
 
 
 def provenance(plan: CompletionPlan, result: GenerationResult, notes: dict[str, Any]) -> dict[str, Any]:
@@ -303,7 +382,9 @@ def provenance(plan: CompletionPlan, result: GenerationResult, notes: dict[str, 
         "generatedTokens": result.generated_tokens,
         "stopReason": result.stop_reason,
         "window": notes.get("window"),
-        "layout": "cursor" if plan.place is None else "region",
+        "layout": "cursor" if plan.place is None or _style(notes) == "chat" else "region",
+        "promptStyle": _style(notes),
+        "promptStyleReason": notes["style"].reason if isinstance(notes.get("style"), StyleChoice) else "",
         "place": notes.get("place"),
         "timings": {
             "planMs": round(plan.planned_ms, 3),
@@ -313,6 +394,13 @@ def provenance(plan: CompletionPlan, result: GenerationResult, notes: dict[str, 
             "decodeMs": round(result.decode_ms, 3),
         },
     }
+
+
+def generated_code(plan: CompletionPlan, notes: dict[str, Any], text: str) -> str:
+    """The completion in what the model wrote so far: for the chat style, the code of its answer."""
+    if _style(notes) == "chat":
+        text = parse_chat_answer(str(notes.get("opening", "")) + text, prefix=plan.prefix, suffix=plan.suffix)
+    return visible_start(plan, text)
 
 
 def visible_start(plan: CompletionPlan, text: str) -> str:
@@ -335,9 +423,13 @@ def finish_completion(
         return None
     started = time.perf_counter()
     text = result.text
+    rules: list[str] = []
+    if notes is not None and _style(notes) == "chat":
+        opening = result.prompt.prefill if result.prompt is not None else ""
+        text = parse_chat_answer(opening + text, prefix=plan.prefix, suffix=plan.suffix, hole=HOLE)
+        rules.append("chat_answer")
     if plan.decision.kind is CompletionKind.SINGLE_LINE:
         text = text.split("\n", 1)[0].rstrip("\r")
-    rules: list[str] = []
     visible = visible_start(plan, text)
     if visible != text:
         text = visible

@@ -15,13 +15,18 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from lsp_server.engine.gguf_check import GgufInfo, ModelFileError, inspect_gguf
 from lsp_server.engine.model_source import DEFAULT_HF_FILE, DEFAULT_HF_REPO
+from lsp_server.prompt.chat import is_thinking_model
+from lsp_server.prompt.styles import choose_prompt_style, style_for
 from lsp_server.settings import ModelSettings, Settings
+
+if TYPE_CHECKING:
+    from lsp_server.engine.llama.probe import Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -168,12 +173,13 @@ def check_model(choice: ModelChoice) -> tuple[Check, GgufInfo | None]:
     return check, info
 
 
-def check_tokenizer(path: Path) -> Check:
+def check_tokenizer(path: Path) -> tuple[Check, Vocabulary | None]:
     """Load the model's vocabulary with llama.cpp: is the architecture known, and are there FIM tokens."""
     try:
         from lsp_server.engine.llama.probe import read_vocabulary
     except (ImportError, OSError) as exc:
-        return Check("tokenizer", "fail", f"llama.cpp cannot be imported: {exc}", fix="Reinstall qwen-lsp.")
+        failed = Check("tokenizer", "fail", f"llama.cpp cannot be imported: {exc}", fix="Reinstall qwen-lsp.")
+        return failed, None
     try:
         vocabulary = read_vocabulary(path)
     except ModelFileError as exc:
@@ -182,20 +188,38 @@ def check_tokenizer(path: Path) -> Check:
             "fail",
             f"llama.cpp cannot read this model: {exc}",
             fix="Use a GGUF model of an architecture this llama.cpp build supports (see `llama.cpp` below).",
-        )
+        ), None
     fim, n_vocab = vocabulary.fim, vocabulary.n_vocab
     facts: dict[str, Any] = {"vocabSize": n_vocab, "fim": fim is not None}
     if fim is None:
         return Check(
             "tokenizer",
             "warn",
-            f"{n_vocab} tokens, no fill-in-the-middle tokens: completions see only the code before the "
-            "cursor",
+            f"{n_vocab} tokens, no fill-in-the-middle tokens: completions do not see the code after the "
+            "cursor (unless the chat prompt style shows it)",
             facts,
             fix="Use a code model with FIM tokens (Qwen3.5, Qwen2.5-Coder, ...) for better completions.",
-        )
+        ), vocabulary
     facts.update(fimSpelling=fim.spelling, fimTokens=[fim.prefix, fim.suffix, fim.middle])
-    return Check("tokenizer", "ok", f"{n_vocab} tokens, fill-in-the-middle tokens ({fim.spelling})", facts)
+    summary = f"{n_vocab} tokens, fill-in-the-middle tokens ({fim.spelling})"
+    return Check("tokenizer", "ok", summary, facts), vocabulary
+
+
+def check_prompt_style(setting: str, *, fim: bool, chat_template: str | None, architecture: str) -> Check:
+    """Which prompt style completions use with this model (``completion.promptStyle``), and why."""
+    choice = choose_prompt_style(
+        setting,
+        fim=fim,
+        chat_template=chat_template is not None,
+        thinking=is_thinking_model(architecture, chat_template),
+    )
+    facts = {"setting": setting, "style": choice.style, "reason": choice.reason}
+    return Check(
+        "prompt style",
+        "ok",
+        f"{choice.style} ({choice.reason}); compare styles on your code with `qwen-lsp eval`",
+        facts,
+    )
 
 
 def parse_system_info(text: str) -> dict[str, dict[str, str]]:
@@ -357,6 +381,25 @@ def read_settings_file(path: Path) -> tuple[Mapping[str, Any] | None, Check | No
     return data, None
 
 
+def prompt_style_note(settings: Settings) -> str:
+    """What ``completion.promptStyle`` resolves to for the configured local model (``config --print``)."""
+    setting = settings.completion.prompt_style
+    path = Path(settings.model.path).expanduser() if settings.model.path else None
+    if settings.model.remote.url or path is None or not path.is_file():
+        where = "the model server" if settings.model.remote.url else "the model"
+        return f"completion.prompt_style {setting!r} is settled when {where} is known: see `qwen-lsp doctor`"
+    tokenizer, vocabulary = check_tokenizer(path)
+    if vocabulary is None:
+        return f"completion.prompt_style {setting!r}: {tokenizer.summary}"
+    check = check_prompt_style(
+        setting,
+        fim=vocabulary.fim is not None,
+        chat_template=vocabulary.chat_template,
+        architecture=vocabulary.architecture,
+    )
+    return f"completion.prompt_style {setting!r} for {path.name}: {check.summary}"
+
+
 def check_remote(settings: Settings) -> Check:
     """Reach the configured model server: its API, model, context size and FIM tokens (never the key)."""
     from lsp_server.engine.choose import api_key, make_backend
@@ -378,10 +421,13 @@ def check_remote(settings: Settings) -> Check:
     finally:
         backend.close()
     facts.update(backend.describe(), nCtx=info.n_ctx, fim=info.fim is not None)
+    style = style_for(info, settings.completion.prompt_style)
+    facts.update(promptStyle=style.style, promptStyleReason=style.reason)
     fim = f"fill-in-the-middle ({info.fim.spelling})" if info.fim else "no fill-in-the-middle (prefix only)"
     summary = f"{backend.api} API at {facts['url']}: model {info.name}, context {info.n_ctx}, {fim}"
     if backend.api == "llama":
         summary += f", slot {backend.slot}" if backend.slot >= 0 else ", slot chosen by the server"
+    summary += f"; prompt style {style.style} ({style.reason})"
     return Check("remote", "ok", summary, facts)
 
 
@@ -390,13 +436,15 @@ def run_checks(
 ) -> list[Check]:
     """Run every check, in the order they are reported."""
     checks: list[Check] = []
+    vocabulary: Vocabulary | None = None
     if settings.model.remote.url:
         checks.append(check_remote(settings))
     if choice.path is not None or not settings.model.remote.url:
         model, info = check_model(choice)
         checks.append(model)
         if info is not None:
-            checks.append(check_tokenizer(info.path))
+            tokenizer, vocabulary = check_tokenizer(info.path)
+            checks.append(tokenizer)
     overrides: Mapping[str, Any] | None = None
     if settings_file is not None:
         overrides, problem = read_settings_file(settings_file)
@@ -405,6 +453,14 @@ def run_checks(
     settings_check, resolved = check_settings(
         settings, workspace, overrides, str(settings_file) if settings_file else None
     )
+    if vocabulary is not None and not settings.model.remote.url:
+        style = check_prompt_style(
+            resolved.completion.prompt_style,
+            fim=vocabulary.fim is not None,
+            chat_template=vocabulary.chat_template,
+            architecture=vocabulary.architecture,
+        )
+        checks.append(style)
     return [*checks, check_llama_cpp(resolved.model), check_grammars(), settings_check]
 
 

@@ -57,6 +57,12 @@ class PromptLayout:
     pinned_points: tuple[int, ...] = ()
     """Cache points every later prompt of the same place starts with (the end of its stable front): a
     hybrid model keeps these checkpoints apart, so typing never evicts them."""
+    messages: tuple[tuple[str, str], ...] = ()
+    """A chat prompt's messages as (role, content), for engines that take messages rather than tokens
+    (an OpenAI-compatible server's chat endpoint); empty for other prompts."""
+    prefill: str = ""
+    """Text that opens the model's answer in a chat prompt (at the end of ``tokens``): what the model
+    writes continues it. An engine that cannot send it reports the layout it sent without it."""
 
     @property
     def size(self) -> int:
@@ -100,6 +106,12 @@ class ModelInfo:
     token_healing: bool = True
     """Whether the engine can make the model spell healed characters again (a logit mask or a grammar);
     an OpenAI-compatible server cannot, so its prompts keep every character up to the cursor."""
+    prefill: bool = True
+    """Whether a chat prompt can open the model's answer with given text (an OpenAI-compatible chat
+    endpoint cannot: the model answers from the start)."""
+    reasoning_tokens: tuple[int, ...] = ()
+    """Tokens that open or close a reasoning block (``<think>``, ``</think>``) in the model's vocabulary:
+    the engine never lets the model write them (thinking is off in every prompt the server builds)."""
 
 
 class CancelToken:

@@ -25,13 +25,14 @@ from lsp_server.completion import (
     CompletionPlan,
     Skip,
     finish_completion,
+    generated_code,
     make_request,
     plan_completion,
-    visible_start,
 )
 from lsp_server.document import DocumentSnapshot, locate, offset_of
 from lsp_server.memory import CacheSize, text_bytes
 from lsp_server.model_api import Engine, EngineState, GenerationRequest, GenerationResult
+from lsp_server.prompt.templates import PromptLibrary
 from lsp_server.settings import CompletionSettings
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,8 @@ class InFlight:
         request.on_text = self._on_text
 
     def _on_text(self, text: str) -> None:
-        self.text = visible_start(self.plan, text)  # worker thread; a str assignment is atomic
+        # worker thread; a str assignment is atomic
+        self.text = generated_code(self.plan, self.request.notes, text)
 
     def typed_since(self, prefix: str, suffix: str) -> str | None:
         """Characters typed after this generation's cursor, if the new context extends it."""
@@ -215,9 +217,11 @@ class CompletionService:
         engine: Callable[[], Engine | None],
         settings: Callable[[], CompletionSettings],
         planner: Planner | None = None,
+        prompts: PromptLibrary | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
+        self._prompts = prompts
         self._planner: Planner = planner or (
             lambda snapshot, line, column: plan_completion(snapshot, line, column, settings())
         )
@@ -346,7 +350,7 @@ class CompletionService:
             return None
         uri = plan.snapshot.uri
         self._cancel_background(uri)
-        flight = InFlight(plan, make_request(plan, self._settings()))
+        flight = InFlight(plan, make_request(plan, self._settings(), self._prompts))
         flight.future = engine.submit(flight.request)
         self._inflight[uri] = flight
         started = time.monotonic()
@@ -411,7 +415,7 @@ class CompletionService:
         engine = self._engine()
         if engine is None or engine.state is not EngineState.READY:
             return
-        request = make_request(plan, self._settings())
+        request = make_request(plan, self._settings(), self._prompts)
         request.priority = priority
         request.preemption = "abandon"
         request.max_predict_ms = 0.0  # nobody waits for it: the whole suggestion

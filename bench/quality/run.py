@@ -48,6 +48,11 @@ script starts on the same GGUF::
 
     .venv/bin/python bench/quality/run.py --model 0.5b --sides ours,remote-llama,remote-openai
 
+Three sides compare the completion prompt styles (``completion.promptStyle``, issue 15) on the same holes,
+each with its own ``qwen-lsp serve``: **style-fim**, **style-chat** and **style-prefix**::
+
+    .venv/bin/python bench/quality/run.py --model 0.5b --sides style-fim,style-chat,style-prefix --limit 8
+
 Then each completion is written into a scratch copy of its project and the tests of the touched module run
 (``bench/quality/oracle.py``): a hole passes when they pass. Results go to
 ``bench/quality/results/<model>.jsonl`` for the sides ``baseline`` and ``ours``, and to
@@ -202,8 +207,11 @@ def side_settings(side: str) -> dict[str, Any]:
         return {"completion": {"promptLayout": "cursor", "maxPredictMs": 0}}
     if side == "ours" or typed_lines(side) is not None or side in REMOTE_SIDES:
         return {"completion": {"maxPredictMs": 0}}
+    if side.startswith("style-") and side[len("style-") :] in ("fim", "chat", "prefix"):
+        return {"completion": {"maxPredictMs": 0, "promptStyle": side[len("style-") :]}}
     raise SystemExit(
-        f"unknown side {side!r}: baseline, ours, ours-cursor, ours-typedK, remote-llama or remote-openai"
+        f"unknown side {side!r}: baseline, ours, ours-cursor, ours-typedK, style-fim, style-chat, "
+        "style-prefix, remote-llama or remote-openai"
     )
 
 

@@ -1,4 +1,4 @@
-"""The headless subcommands: ``complete``, ``explain``, ``replay`` and ``doctor``.
+"""The headless subcommands: ``complete``, ``explain``, ``replay``, ``eval`` and ``doctor``.
 
 What the user sees: results on stdout (text, or JSON with ``--json``), messages on stderr, and exit codes
 a script can branch on: 0 a result, 1 no result (or, for ``doctor``, something to fix), 2 a usage, file,
@@ -19,7 +19,7 @@ from lsp_server.client.headless import EXIT_ERROR, Outcome, complete, explain
 from lsp_server.client.locations import LocationError, locate, locate_file
 from lsp_server.client.session import ServerError, ServerOptions
 
-COMMANDS = ("complete", "explain", "replay", "doctor")
+COMMANDS = ("complete", "explain", "replay", "eval", "doctor")
 
 _DEFAULT_TIMEOUT = 300.0
 
@@ -87,6 +87,7 @@ def add_subcommands(commands: Any) -> None:
         "result, 1 when none did, 2 on an error.",
     )
     replay_parser.add_argument("session", metavar="SESSION.jsonl", help="one client message per line")
+    _add_eval(commands, common)
     doctor_parser = commands.add_parser(
         "doctor",
         help="check the model, llama.cpp, grammars and settings",
@@ -109,6 +110,42 @@ def add_subcommands(commands: Any) -> None:
     )
     doctor_parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     doctor_parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
+
+
+def _add_eval(commands: Any, common: argparse.ArgumentParser) -> None:
+    from lsp_server.client import evaluate
+
+    eval_parser = commands.add_parser(
+        "eval",
+        parents=[common],
+        help="measure completion prompt styles on your own code",
+        description="Copy PATH to a scratch directory, cut holes in its source files (the rest of a line, "
+        "or a function's body), and ask one server per prompt style (completion.promptStyle) to fill each. "
+        "Prints exact matches, edit similarity, tests passed (--test-cmd), latency and empty answers per "
+        "style, and the style to use. Your files are never written to. --seed picks the holes (default 0) "
+        "and seeds sampling. Exit 0 when it ran, 1 when no hole could be cut, 2 on a usage or model error.",
+    )
+    eval_parser.add_argument("path", metavar="PATH", nargs="?", default=".", help="the project (default .)")
+    eval_parser.add_argument(
+        "--styles",
+        default=",".join(evaluate.DEFAULT_STYLES),
+        metavar="STYLES",
+        help=f"prompt styles to compare, comma-separated, from {', '.join(evaluate.STYLES)} "
+        f"(default {','.join(evaluate.DEFAULT_STYLES)})",
+    )
+    eval_parser.add_argument(
+        "--holes",
+        type=int,
+        default=evaluate.DEFAULT_HOLES,
+        metavar="N",
+        help=f"how many holes (default {evaluate.DEFAULT_HOLES}: half line, half block)",
+    )
+    eval_parser.add_argument(
+        "--test-cmd",
+        metavar="CMD",
+        help="a shell command that runs the project's tests (in the scratch copy); a hole passes when it "
+        "exits 0 with the completion in place",
+    )
 
 
 def _configure_logging(verbose: int) -> None:
@@ -251,9 +288,40 @@ def _run_doctor(args: argparse.Namespace) -> int:
     return code
 
 
+def _run_eval(args: argparse.Namespace) -> int:
+    from lsp_server.client.evaluate import DEFAULT_SEED, EvalError, EvalRequest, evaluate, parse_styles
+
+    if args.timeout <= 0:
+        return _fail("eval", "--timeout must be positive")
+    if args.temperature is not None and args.temperature < 0:
+        return _fail("eval", "--temperature must be 0 (greedy) or more")
+    if args.holes < 1:
+        return _fail("eval", "--holes must be 1 or more")
+    try:
+        parse_settings(args.setting)
+        request = EvalRequest(
+            path=Path(args.path),
+            styles=parse_styles(args.styles),
+            holes=args.holes,
+            seed=args.seed if args.seed is not None else DEFAULT_SEED,
+            test_cmd=args.test_cmd or None,
+            options=_options(args),
+            timeout=args.timeout,
+        )
+        problem = _check_model_flag(args)
+        if problem:
+            return _fail("eval", problem)
+        outcome = evaluate(request)
+    except (ValueError, EvalError, ServerError) as exc:
+        return _fail("eval", str(exc))
+    return _emit(outcome, args.json)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one of :data:`COMMANDS` and return its exit code."""
     _configure_logging(args.verbose)
     if args.command == "doctor":
         return _run_doctor(args)
+    if args.command == "eval":
+        return _run_eval(args)
     return _run_client_command(args)

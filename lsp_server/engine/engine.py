@@ -230,9 +230,11 @@ class Engine:
                 EngineEvent(
                     "notice",
                     EngineState.READY,
-                    f"The model {info.name} has no fill-in-the-middle tokens, so completions "
-                    "can only use the code before the cursor and will be of lower quality. "
-                    "Use a code model with FIM support (e.g. Qwen2.5-Coder or Qwen3.5) for better results.",
+                    f"The model {info.name} has no fill-in-the-middle tokens, so completions are "
+                    "asked through its chat template, or as a plain continuation of the code before the "
+                    "cursor (completion.promptStyle), and may be of lower quality. Use a code model with "
+                    "FIM support (e.g. Qwen2.5-Coder or Qwen3.5) for better results, or compare the "
+                    "styles on your code with `qwen-lsp eval`.",
                 )
             )
 

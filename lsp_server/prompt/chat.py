@@ -86,26 +86,32 @@ def tokenize_rendered(text: str, contents: Sequence[str], tok: Tokenizer) -> lis
     return tokens
 
 
+def chat_tokens(messages: Sequence[Mapping[str, str]], info: ModelInfo, tok: Tokenizer) -> list[int]:
+    """``messages`` rendered with the loaded model's template (thinking off), as its tokens."""
+    bos_text = tok.detokenize(list(info.bos)) if info.bos else ""
+    eos_text = tok.detokenize([info.eos]) if info.eos >= 0 else ""
+    # Message contents (user code) go through the template as placeholders and are tokenized as plain
+    # text, so that a "<|im_end|>" written in the code cannot end the turn.
+    placeholders = [{**message, "content": f"\x00{index}\x00"} for index, message in enumerate(messages)]
+    text = render_chat(
+        info.chat_template,
+        placeholders,
+        bos_token=bos_text,
+        eos_token=eos_text,
+        thinking=is_thinking_model(info.architecture, info.chat_template),
+    )
+    tokens = tokenize_rendered(text, [message["content"] for message in messages], tok)
+    if info.bos and (not tokens or tokens[0] != info.bos[0]):
+        tokens = [*info.bos, *tokens]
+    return tokens
+
+
 def chat_prompt(messages: Sequence[Mapping[str, str]]) -> Callable[[ModelInfo, Tokenizer], PromptLayout]:
     """A ``GenerationRequest.build_prompt`` that renders ``messages`` with the loaded model's template."""
     frozen = [dict(message) for message in messages]
 
     def build(info: ModelInfo, tok: Tokenizer) -> PromptLayout:
-        bos_text = tok.detokenize(list(info.bos)) if info.bos else ""
-        eos_text = tok.detokenize([info.eos]) if info.eos >= 0 else ""
-        # Message contents (user code) go through the template as placeholders and are tokenized as plain
-        # text, so that a "<|im_end|>" written in the code cannot end the turn.
-        placeholders = [{**message, "content": f"\x00{index}\x00"} for index, message in enumerate(frozen)]
-        text = render_chat(
-            info.chat_template,
-            placeholders,
-            bos_token=bos_text,
-            eos_token=eos_text,
-            thinking=is_thinking_model(info.architecture, info.chat_template),
-        )
-        tokens = tokenize_rendered(text, [message["content"] for message in frozen], tok)
-        if info.bos and (not tokens or tokens[0] != info.bos[0]):
-            tokens = [*info.bos, *tokens]
+        tokens = chat_tokens(frozen, info, tok)
         return PromptLayout(tuple(tokens), (PromptPiece("chat", len(tokens)),), fim=False)
 
     return build

@@ -115,7 +115,7 @@ def build_context_prompt(
     prefix_tokens = tokenize(comment_head + context.prefix) if context.prefix or comment_head else []
     healing = ""
     if inputs.heal and prefix_tokens:
-        prefix_tokens, healing = heal_prompt_tail(prefix_tokens, detokenize)
+        prefix_tokens, healing = heal_prompt_tail(prefix_tokens, detokenize, after_dot=fim is None)
     cursor_line = context.prefix.rsplit("\n", 1)[-1]
     line_tokens = len(tokenize(cursor_line)) if cursor_line else 0
     if fim is None:
@@ -201,7 +201,7 @@ def region_prompt(
         line_break = region.rfind("\n", 0, line_break)
     healing = ""
     if heal and region:
-        body, healing = heal_prompt_tail(body, detokenize)
+        body, healing = heal_prompt_tail(body, detokenize, after_dot=not stable.fim)
     tokens = (*stable.tokens, *body) if stable.fim else (*bos, *body)
     points |= {len(tokens), len(tokens) - 1, len(tokens) - 2}
     pieces = (*stable.pieces, PromptPiece("region", len(tokens) - front))

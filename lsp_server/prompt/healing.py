@@ -45,9 +45,16 @@ def is_word_char(char: str) -> bool:
     return char.isalnum() or char in _EXTRA_WORD_CHARS
 
 
-def partial_word(text: str) -> str:
-    """The characters at the end of ``text`` that a healed completion should spell again ("" for none)."""
+def partial_word(text: str, *, after_dot: bool = False) -> str:
+    """The characters at the end of ``text`` that a healed completion should spell again ("" for none).
+
+    ``after_dot``: a member access's dot after a word (``self.``) too; BPE glues it to the name after it
+    (``.radius``), so a prompt that ends with it alone reads as the end of a sentence (`` radius``).
+    Used where the prompt ends at the cursor (no FIM suffix after it).
+    """
     end = len(text)
+    if after_dot and text.endswith(".") and len(text) > 1 and is_word_char(text[-2]):
+        return "."
     start = end
     while start > 0 and is_word_char(text[start - 1]):
         start -= 1
@@ -68,13 +75,18 @@ def heal_prompt_tail(
     detokenize: Detokenize,
     max_tokens: int = 2,
     max_chars: int = 24,
+    *,
+    after_dot: bool = False,
 ) -> tuple[list[int], str]:
-    """Drop the last tokens that split a word (or trailing space); return the kept tokens and removed text."""
+    """Drop the last tokens that split a word (or trailing space); return the kept tokens and removed text.
+
+    ``after_dot``: also a trailing member-access dot (see ``partial_word``).
+    """
     if not prefix_tokens or max_tokens <= 0:
         return list(prefix_tokens), ""
     window = prefix_tokens[-(max_tokens + 2) :]  # a little context so that each cut is judged in real text
     full = detokenize(window)
-    word = partial_word(full)
+    word = partial_word(full, after_dot=after_dot)
     if not word:
         return list(prefix_tokens), ""
     removed_count, removed_text = 0, ""

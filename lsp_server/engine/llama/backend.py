@@ -29,6 +29,7 @@ from lsp_server.memory import CacheSize
 from lsp_server.model_api import FimTokens, GenerationResult, ModelInfo
 from lsp_server.prompt.fim import common_prefix, detect_fim_tokens
 from lsp_server.prompt.healing import TokenConstraint, natural_cuts
+from lsp_server.prompt.styles import reasoning_tokens
 from lsp_server.prompt.token_cache import DEFAULT_MAX_BYTES
 
 logger = logging.getLogger(__name__)
@@ -186,11 +187,8 @@ def _without_extra_buffer_types() -> Iterator[None]:
         setattr(low_level, "llama_model_default_params", original)  # noqa: B010
 
 
-def model_fim_tokens(llm: Any) -> FimTokens | None:
-    """The FIM marker tokens of a loaded ``llama_cpp.Llama``: llama.cpp's detection, then known spellings."""
-    import llama_cpp
-
-    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+def token_lookup(llm: Any) -> Callable[[str], int | None]:
+    """Finds the id of the one token of a loaded ``llama_cpp.Llama`` that spells exactly a text."""
 
     def lookup(text: str) -> int | None:
         ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
@@ -199,12 +197,20 @@ def model_fim_tokens(llm: Any) -> FimTokens | None:
         piece = llm.detokenize(ids, special=True).decode("utf-8", errors="replace")
         return int(ids[0]) if piece == text else None
 
+    return lookup
+
+
+def model_fim_tokens(llm: Any) -> FimTokens | None:
+    """The FIM marker tokens of a loaded ``llama_cpp.Llama``: llama.cpp's detection, then known spellings."""
+    import llama_cpp
+
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
     native = (
         int(llama_cpp.llama_vocab_fim_pre(vocab)),
         int(llama_cpp.llama_vocab_fim_suf(vocab)),
         int(llama_cpp.llama_vocab_fim_mid(vocab)),
     )
-    return detect_fim_tokens(lookup, native=native)
+    return detect_fim_tokens(token_lookup(llm), native=native)
 
 
 def model_token_pieces(llm: Any) -> list[bytes | None]:
@@ -368,6 +374,7 @@ class LlamaBackend:
             load_seconds=seconds,
             eos=int(llama_cpp.llama_vocab_eos(vocab)),
             chat_template=metadata.get("tokenizer.chat_template"),
+            reasoning_tokens=reasoning_tokens(token_lookup(llm)),
         )
 
     def recover(self) -> None:
@@ -523,6 +530,8 @@ class LlamaBackend:
                 if len(job.raw) < len(healing):
                     job.healing_steps += 1
                     self._constrain_next(healing, len(job.raw), cuts)
+                if info.reasoning_tokens:
+                    self._ban_next(info.reasoning_tokens)
                 token = int(llama_cpp.llama_sampler_sample(sampler, llm.ctx, -1))
                 if llama_cpp.llama_vocab_is_eog(vocab, token) or llama_cpp.llama_vocab_is_control(
                     vocab, token
@@ -567,6 +576,15 @@ class LlamaBackend:
         finally:
             llama_cpp.llama_sampler_free(sampler)
         return finish(stop_reason, text)
+
+    def _ban_next(self, tokens: tuple[int, ...]) -> None:
+        """Never sample ``tokens`` next (the reasoning block's tokens: thinking is off everywhere)."""
+        import llama_cpp
+        import numpy as np
+
+        n_vocab = int(self._llm.n_vocab())
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._llm.ctx, -1), shape=(n_vocab,))
+        logits[list(tokens)] = -np.inf
 
     def _healing_index(self) -> tuple[TokenConstraint, Any]:
         """The vocabulary index for token healing, built on first use (once per loaded model)."""

@@ -35,6 +35,8 @@ class Vocabulary:
 
     n_vocab: int
     fim: FimTokens | None
+    architecture: str = "unknown"
+    chat_template: str | None = None
 
 
 def build_facts() -> BuildFacts:
@@ -55,7 +57,13 @@ def read_vocabulary(path: Path) -> Vocabulary:
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelFileError(log.explain() or str(exc)) from exc
     try:
-        return Vocabulary(n_vocab=int(llm.n_vocab()), fim=model_fim_tokens(llm))
+        metadata: dict[str, str] = dict(llm.metadata)
+        return Vocabulary(
+            n_vocab=int(llm.n_vocab()),
+            fim=model_fim_tokens(llm),
+            architecture=metadata.get("general.architecture", "unknown"),
+            chat_template=metadata.get("tokenizer.chat_template"),
+        )
     finally:
         llm.close()
 

@@ -28,6 +28,7 @@ from lsp_server.engine.remote.tokenizers import ServerTokenizer, TextTokenizer, 
 from lsp_server.memory import CacheSize
 from lsp_server.model_api import FimTokens, GenerationResult, ModelInfo, Tokenizer
 from lsp_server.prompt.fim import detect_fim_tokens
+from lsp_server.prompt.styles import reasoning_tokens
 from lsp_server.prompt.token_cache import DEFAULT_MAX_BYTES
 
 logger = logging.getLogger(__name__)
@@ -179,10 +180,11 @@ class RemoteBackend:
             bos=bos,
             load_seconds=time.perf_counter() - started,
             chat_template=props.get("chat_template") or None,
+            reasoning_tokens=reasoning_tokens(self._special_lookup(self._tokenizer)),
         )
 
     @staticmethod
-    def _special_lookup(tokenizer: ServerTokenizer) -> Callable[[str], int | None]:
+    def _special_lookup(tokenizer: Tokenizer) -> Callable[[str], int | None]:
         def lookup(text: str) -> int | None:
             ids = tokenizer.with_special(text)
             if len(ids) != 1 or tokenizer.detokenize(ids) != text:
@@ -262,6 +264,9 @@ class RemoteBackend:
             bos=(),
             load_seconds=time.perf_counter() - started,
             token_healing=False,
+            prefill=False,
+            # token ids only mean something with the model's own vocabulary
+            reasoning_tokens=() if local is None else reasoning_tokens(self._special_lookup(self._tokenizer)),
         )
 
     # --- run -----------------------------------------------------------------------------------
@@ -436,8 +441,20 @@ class RemoteBackend:
         sampling: dict[str, Any] = {"temperature": request.temperature, "stream": True}
         if request.temperature <= 0:
             sampling.update(temperature=0.0, top_k=1)
-        if request.messages is not None:
-            body: dict[str, Any] = {"messages": request.messages, "max_tokens": max_tokens, **sampling}
+        info = self.info
+        assert info is not None
+        messages = request.messages
+        if messages is None and layout.messages and self.api != "llama":
+            # a chat-style completion: the server's chat endpoint (it cannot open the answer; see prefill)
+            messages = [{"role": role, "content": content} for role, content in layout.messages]
+        if info.reasoning_tokens:
+            sampling["logit_bias"] = (
+                [[token, False] for token in info.reasoning_tokens]
+                if self.api == "llama"
+                else {str(token): -100 for token in info.reasoning_tokens}
+            )
+        if messages is not None:
+            body: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens, **sampling}
             if self.api == "llama":
                 body["chat_template_kwargs"] = {"enable_thinking": False}
                 body["cache_prompt"] = self.config.cache_prompt
