@@ -107,6 +107,14 @@ def note_edit(
     _last_split = (new, old_lines[:first_row] + new[head : len(new) - tail].split("\n") + after)
 
 
+def position_at(text: str, offset: int, encoding: str = "utf-16") -> tuple[int, int]:
+    """The LSP (line, column) of a character offset, the column in ``encoding`` units."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset)
+    start = text.rfind("\n", 0, offset) + 1
+    return line, sum(_units(char, encoding) for char in text[start:offset])
+
+
 def offset_of(text: str, cursor: Cursor) -> int:
     """The string offset of ``cursor`` in ``text``."""
     if cursor.line == 0:

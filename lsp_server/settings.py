@@ -135,6 +135,7 @@ class CompletionSettings:
     temperature: float = 0.0
     max_document_bytes: int = 5 * 1024 * 1024
     prompt_layout: Literal["region", "cursor"] = "region"
+    prompt_style: Literal["auto", "fim", "chat", "prefix"] = "auto"
     max_predict_ms: int = attrs.field(default=500, validator=attrs.validators.ge(0))
     region_lines: int = attrs.field(default=32, validator=attrs.validators.ge(0))
     region_chars: int = attrs.field(default=1536, validator=attrs.validators.ge(0))
@@ -165,6 +166,37 @@ class ActionSettings:
 
 
 @attrs.define
+class NextEditSettings:
+    """Next-edit suggestions: a replacement predicted from the user's recent edits."""
+
+    enabled: bool = attrs.field(
+        default=True,
+        metadata={
+            "description": "Suggest the next edit (the same rename on the next usage, ...) after an edit "
+            "settles, as a replacement near the cursor (inline completion) and anywhere in the file "
+            "(`textDocument/copilotInlineEdit`)."
+        },
+    )
+    prompt_style: Literal["instruct", "zeta"] = attrs.field(
+        default="instruct",
+        metadata={
+            "description": "'instruct': the model's chat template with an instruction (any instruct model); "
+            "'zeta': the prompt format of Zed's Zeta next-edit models, for users who load their GGUFs."
+        },
+    )
+    max_tokens: int = attrs.field(
+        default=256,
+        validator=attrs.validators.ge(1),
+        metadata={"description": "Most tokens the model writes for one next-edit prediction."},
+    )
+    debounce_ms: int = attrs.field(
+        default=300,
+        validator=attrs.validators.ge(0),
+        metadata={"description": "How long the last edit must have settled before a prediction starts."},
+    )
+
+
+@attrs.define
 class PromptSettings:
     """Where prompt templates come from."""
 
@@ -184,5 +216,6 @@ class Settings:
     model: ModelSettings = attrs.Factory(ModelSettings)
     completion: CompletionSettings = attrs.Factory(CompletionSettings)
     actions: ActionSettings = attrs.Factory(ActionSettings)
+    next_edit: NextEditSettings = attrs.Factory(NextEditSettings)
     prompts: PromptSettings = attrs.Factory(PromptSettings)
     log_level: str = "info"

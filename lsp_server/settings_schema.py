@@ -56,6 +56,12 @@ DESCRIPTIONS: dict[str, str] = {
     "completion.max_lines_multi_line": "Most lines in a multi-line completion.",
     "completion.temperature": "Sampling temperature; 0 always picks the most likely token.",
     "completion.max_document_bytes": "Documents larger than this many bytes get no completions.",
+    "completion.prompt_style": "How completions are asked of the model. 'fim': fill-in-the-middle with the "
+    "model's FIM markers (code before and after the cursor); 'chat': the model's chat template, asked to "
+    "fill a hole marked in the code, thinking off; 'prefix': plain continuation of the code before the "
+    "cursor; 'auto' picks from what the model file says (FIM markers, then a chat template) and shows the "
+    "choice in `qwen-lsp doctor` and each suggestion's provenance. `qwen-lsp eval` measures them on your "
+    "code.",
     "completion.prompt_layout": "'region': everything but the text typed since arriving at a place "
     "stays fixed at the front of the prompt and the typed text follows the middle marker, so a "
     "keystroke costs only its own tokens. 'cursor': the prefix ends at the cursor (each keystroke "

@@ -16,6 +16,7 @@ from lsp_server.context.neighbours import Snippet, SnippetRing, referenced_ident
 from lsp_server.context.syntax_tree import SyntaxTrees
 from lsp_server.document import DocumentSnapshot, lines_of
 from lsp_server.memory import CacheSize
+from lsp_server.next_edit.history import EditHistory
 from lsp_server.prompt.region import Places
 from lsp_server.settings import CompletionSettings
 
@@ -38,6 +39,8 @@ class WorkspaceContext:
         # of it) stable between keystrokes.
         self._picks: dict[str, tuple[tuple[object, ...], list[Snippet]]] = {}
         self.places = Places()
+        self.histories: dict[str, EditHistory] = {}
+        """Each open document's recent edits (next-edit suggestions)."""
 
     @property
     def root(self) -> str | None:
@@ -56,12 +59,19 @@ class WorkspaceContext:
         language = detect_language(snapshot.language_id, snapshot.uri)
         self.trees.update(snapshot.uri, language, snapshot.text, snapshot.version)
         self._add_to_ring(snapshot, language)
+        self.histories.setdefault(snapshot.uri, EditHistory()).reset(snapshot.text, snapshot.version)
 
     def changed(self, snapshot: DocumentSnapshot) -> None:
         """A document was edited: update its tree now, its ring chunks when the user moves on."""
         language = detect_language(snapshot.language_id, snapshot.uri)
         self.trees.update(snapshot.uri, language, snapshot.text, snapshot.version)
         self._dirty[snapshot.uri] = snapshot
+        history = self.histories.get(snapshot.uri)
+        if history is None:
+            self.histories[snapshot.uri] = history = EditHistory()
+            history.reset(snapshot.text, snapshot.version)
+        else:
+            history.record(snapshot.text, snapshot.version)
 
     def closed(self, uri: str) -> None:
         """A document was closed: drop its tree, its snippets and definitions, its places and picks.
@@ -74,10 +84,18 @@ class WorkspaceContext:
         self._ring_generation += 1
         self._picks.pop(uri, None)
         self.places.forget(uri)
+        self.histories.pop(uri, None)
 
     def sizes(self) -> dict[str, CacheSize]:
-        """What the workspace holds per kind: parse trees, the snippet ring, typing places."""
-        return {"trees": self.trees.size(), "snippets": self.ring.size(), "places": self.places.size()}
+        """What the workspace holds per kind: parse trees, the snippet ring, typing places, edit history."""
+        histories = list(self.histories.values())
+        edits = CacheSize(sum(history.held_bytes() for history in histories), len(histories))
+        return {
+            "trees": self.trees.size(),
+            "snippets": self.ring.size(),
+            "places": self.places.size(),
+            "editHistory": edits,
+        }
 
     def _add_to_ring(self, snapshot: DocumentSnapshot, language: str | None) -> None:
         document = self.trees.get(snapshot.uri, snapshot.text) if language is not None else None

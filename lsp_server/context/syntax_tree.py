@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from typing import AnyStr
 
 import attrs
 import tree_sitter
@@ -58,7 +59,7 @@ class TextEdit:
     new_end_point: tuple[int, int]
 
 
-def _common_prefix(old: bytes, new: bytes) -> int:
+def common_prefix_length(old: AnyStr, new: AnyStr) -> int:
     """Length of the longest common prefix, by bisection over slice comparisons (C speed)."""
     limit = min(len(old), len(new))
     if old[:limit] == new[:limit]:
@@ -73,7 +74,7 @@ def _common_prefix(old: bytes, new: bytes) -> int:
     return low
 
 
-def _common_suffix(old: bytes, new: bytes, limit: int) -> int:
+def common_suffix_length(old: AnyStr, new: AnyStr, limit: int) -> int:
     """Length of the longest common suffix, at most ``limit`` bytes."""
     old_end, new_end = len(old), len(new)
     if old[old_end - limit :] == new[new_end - limit :]:
@@ -102,11 +103,11 @@ def diff_edit(old: bytes, new: bytes) -> TextEdit | None:
     """The one edit that turns ``old`` into ``new`` (common prefix and suffix kept); None if equal."""
     if old == new:
         return None
-    start = _common_prefix(old, new)
+    start = common_prefix_length(old, new)
     # Never start an edit inside a multi-byte character: back up to its first byte.
     while start > 0 and start < len(new) and _is_continuation(new[start]):
         start -= 1
-    suffix = _common_suffix(old, new, min(len(old), len(new)) - start)
+    suffix = common_suffix_length(old, new, min(len(old), len(new)) - start)
     old_end, new_end = len(old) - suffix, len(new) - suffix
     # Nor end one there: the shared suffix must begin on a character boundary.
     while old_end < len(old) and _is_continuation(old[old_end]):

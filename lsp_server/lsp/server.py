@@ -25,11 +25,14 @@ from lsp_server import __version__
 from lsp_server.completion import Completion, CompletionPlan, Skip
 from lsp_server.config.layers import SettingsStore
 from lsp_server.config.watch import FileWatcher
-from lsp_server.document import DocumentSnapshot
+from lsp_server.context.languages import detect_language
+from lsp_server.document import DocumentSnapshot, locate, offset_of
 from lsp_server.engine.choose import make_backend
 from lsp_server.engine.engine import Engine
 from lsp_server.logs import one_line_reason
 from lsp_server.model_api import EngineEvent, EngineState
+from lsp_server.next_edit.predict import NextEditInputs
+from lsp_server.next_edit.service import Prediction, finish_next_edit, make_next_edit_request
 from lsp_server.pause import collect_at_pause
 from lsp_server.prompt.templates import PromptLibrary
 from lsp_server.scheduling import CompletionService
@@ -146,16 +149,18 @@ class QwenLanguageServer(LanguageServer):
         self._pause: asyncio.TimerHandle | None = None
         self.pause_collections = 0
         self.last_pause_collection_ms = 0.0
+        self.prompts = PromptLibrary()
         self.completions = CompletionService(
             lambda: self.engine,
             lambda: self.settings.completion,
             self.context.planner(lambda: self.settings.completion, self.position_encoding),
+            self.prompts,
         )
         self.config = SettingsStore(self.settings)
-        self.prompts = PromptLibrary()
         self.watcher: FileWatcher | None = None
         self._next_engine: Engine | None = None
         self.rejected_messages = 0
+        self._last_change: dict[str, float] = {}
         self._memory_baseline: tracemalloc.Snapshot | None = None
         self._rejection_shown = -REJECTION_NOTICE_S
 
@@ -397,8 +402,60 @@ class QwenLanguageServer(LanguageServer):
         logger.debug("completion provenance for %s:%s: %s", uri, position.line, completion.provenance)
         return completion, plan
 
+    async def next_edit(
+        self, uri: str, position: types.Position
+    ) -> tuple[Prediction, DocumentSnapshot] | None:
+        """Predict the user's next edit from their recent ones (see ``lsp_server.next_edit``).
+
+        Waits until the last edit has settled (``nextEdit.debounceMs``); a newer edit meanwhile, or
+        before the answer, makes it moot (None). Cancelling the request stops the model.
+        """
+        settings = self.settings.next_edit
+        engine = self.engine
+        if not settings.enabled or engine is None or engine.state in (EngineState.FAILED, EngineState.CLOSED):
+            return None
+        snapshot = self.snapshot(uri)
+        history = self.context.histories.get(uri)
+        if snapshot is None or history is None:
+            return None
+        settled = self._last_change.get(uri, 0.0) + settings.debounce_ms / 1000 - time.monotonic()
+        if settled > 0:
+            await asyncio.sleep(settled)
+            current = self.snapshot(uri)
+            if current is None or current.version != snapshot.version:
+                return None
+        units = tuple(history.units())
+        cursor = locate(snapshot.text, position.line, position.character, self.position_encoding())
+        if not units or cursor is None:
+            return None
+        self._ensure_root()
+        language = detect_language(snapshot.language_id, snapshot.uri)
+        document = self.context.trees.get(uri, snapshot.text) if language is not None else None
+        inputs = NextEditInputs(
+            snapshot.text,
+            offset_of(snapshot.text, cursor),
+            language,
+            self.context.relative_path(uri),
+            units,
+            document.tree if document is not None and document.current else None,
+        )
+        request = make_next_edit_request(inputs, settings, self.prompts)
+        future = engine.submit(request)
+        try:
+            result = await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            request.cancel.cancel("$/cancelRequest")
+            raise
+        current = self.snapshot(uri)
+        if current is None or current.version != snapshot.version:
+            return None
+        prediction = finish_next_edit(inputs, result, request.notes)
+        logger.debug("next edit for %s:%s: %s", uri, position.line, prediction.provenance)
+        return prediction, snapshot
+
     def document_changed(self, uri: str, changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
         """Tell the scheduler where the user is typing (the end of the last edit) and pre-warm there."""
+        self._last_change[uri] = time.monotonic()
         snapshot = self.snapshot(uri)
         if snapshot is not None:
             self.context.changed(snapshot)
@@ -446,6 +503,7 @@ class QwenLanguageServer(LanguageServer):
 
     def document_closed(self, uri: str) -> None:
         """Forget a closed document's tree and pending work (its snippets stay in the ring)."""
+        self._last_change.pop(uri, None)
         self.context.closed(uri)
         self.completions.document_closed(uri)
 

@@ -10,10 +10,15 @@ from typing import Any
 
 from lsprotocol import types
 
+from lsp_server.document import DocumentSnapshot, locate, offset_of, position_at
 from lsp_server.lsp import actions, configuration
 from lsp_server.lsp.server import QwenLanguageServer
+from lsp_server.next_edit.service import Prediction
 from lsp_server.settings import Settings
 
+INLINE_EDIT_METHOD = "textDocument/copilotInlineEdit"
+NEAR_CURSOR_ROWS = 5
+"""A next edit this many lines from the cursor or fewer is also offered as an inline completion."""
 STATS_METHOD = "qwenLsp/stats"
 MEMORY_METHOD = "qwenLsp/memory"
 ACCEPTED_COMMAND = "qwenLsp.accepted"
@@ -21,6 +26,36 @@ ACCEPTED_COMMAND = "qwenLsp.accepted"
 
 def _range_at(position: types.Position) -> types.Range:
     return types.Range(start=position, end=position)
+
+
+def _position(snapshot: DocumentSnapshot, offset: int, encoding: str) -> types.Position:
+    line, character = position_at(snapshot.text, offset, encoding)
+    return types.Position(line=line, character=character)
+
+
+def _next_edit_item(
+    ls: QwenLanguageServer, uri: str, cursor: types.Position, found: tuple[Prediction, DocumentSnapshot]
+) -> types.InlineCompletionItem | None:
+    """The first predicted edit near the cursor, as an inline completion that replaces text."""
+    prediction, snapshot = found
+    cursor_at = locate(snapshot.text, cursor.line, cursor.character, ls.position_encoding())
+    if not prediction.edits or cursor_at is None:
+        return None
+    edit = prediction.edits[0]
+    offset = offset_of(snapshot.text, cursor_at)
+    if abs(snapshot.text.count("\n", 0, edit.start) - cursor.line) > NEAR_CURSOR_ROWS:
+        return None
+    # The item's range must hold the cursor: it runs from the cursor to the edit (or the other way).
+    start, end = min(offset, edit.start), max(offset, edit.end)
+    text = snapshot.text[start : edit.start] + edit.new_text + snapshot.text[edit.end : end]
+    encoding = ls.position_encoding()
+    return types.InlineCompletionItem(
+        insert_text=text,
+        range=types.Range(start=_position(snapshot, start, encoding), end=_position(snapshot, end, encoding)),
+        command=types.Command(
+            title="Accepted", command=ACCEPTED_COMMAND, arguments=[uri, prediction.provenance]
+        ),
+    )
 
 
 def _register_action(server: QwenLanguageServer, command: str) -> None:
@@ -54,7 +89,13 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
     ) -> types.InlineCompletionList:
         outcome = await ls.complete(params.text_document.uri, params.position)
         if outcome is None:
-            return types.InlineCompletionList(items=[])
+            found = await ls.next_edit(params.text_document.uri, params.position)
+            near = (
+                None
+                if found is None
+                else _next_edit_item(ls, params.text_document.uri, params.position, found)
+            )
+            return types.InlineCompletionList(items=[] if near is None else [near])
         completion, _plan = outcome
         # InlineCompletionItem has no `data`: how the suggestion was made rides in the accept command.
         item = types.InlineCompletionItem(
@@ -126,6 +167,38 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
     def accepted(ls: QwenLanguageServer, *args: Any) -> None:
         uri = args[0] if args and isinstance(args[0], str) else ""
         ls.completions.accepted(uri)
+
+    @server.feature(INLINE_EDIT_METHOD)
+    async def inline_edit(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
+        # Copilot's next-edit request: {textDocument: {uri, version}, position} -> {edits: [...]}
+        uri = str(params.textDocument.uri)
+        position = types.Position(line=int(params.position.line), character=int(params.position.character))
+        found = await ls.next_edit(uri, position)
+        if found is None:
+            return {"edits": []}
+        prediction, snapshot = found
+        encoding = ls.position_encoding()
+        document = {"uri": uri, "version": snapshot.version}
+        edits = []
+        for edit in prediction.edits:
+            start = _position(snapshot, edit.start, encoding)
+            end = _position(snapshot, edit.end, encoding)
+            edits.append(
+                {
+                    "range": {
+                        "start": {"line": start.line, "character": start.character},
+                        "end": {"line": end.line, "character": end.character},
+                    },
+                    "text": edit.new_text,
+                    "textDocument": document,
+                    "command": {
+                        "title": "Accepted",
+                        "command": ACCEPTED_COMMAND,
+                        "arguments": [uri, prediction.provenance],
+                    },
+                }
+            )
+        return {"edits": edits}
 
     @server.feature(STATS_METHOD)
     def stats(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:

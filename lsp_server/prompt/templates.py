@@ -26,7 +26,17 @@ from lsp_server.prompt.fim import build_fim_prompt, clip_prefix, clip_suffix
 logger = logging.getLogger(__name__)
 
 TEMPLATE_SUFFIX = ".j2"
-TEMPLATE_NAMES: tuple[str, ...] = ("system", "explain", "docstring", "fix", "tests", "completion_fim")
+TEMPLATE_NAMES: tuple[str, ...] = (
+    "system",
+    "explain",
+    "docstring",
+    "fix",
+    "tests",
+    "completion_fim",
+    "completion_chat",
+    "next_edit",
+    "next_edit_zeta",
+)
 """Every template the server uses; each ships in ``prompts/<name>.j2``."""
 
 
