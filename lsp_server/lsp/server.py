@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from lsprotocol import types
 from pygls.exceptions import FeatureRequestError, JsonRpcException
 from pygls.lsp.server import LanguageServer
@@ -30,7 +31,7 @@ from lsp_server.document import DocumentSnapshot, locate, offset_of
 from lsp_server.engine.choose import make_backend
 from lsp_server.engine.engine import Engine
 from lsp_server.logs import one_line_reason
-from lsp_server.model_api import EngineEvent, EngineState
+from lsp_server.model_api import EngineEvent, EngineState, GenerationRequest, GenerationResult
 from lsp_server.next_edit.predict import NextEditInputs
 from lsp_server.next_edit.service import Prediction, finish_next_edit, make_next_edit_request
 from lsp_server.pause import collect_at_pause
@@ -134,6 +135,17 @@ class QwenProtocol(LanguageServerProtocol):
             raise
 
 
+@attrs.define
+class _SharedNextEdit:
+    """A next-edit prediction in progress (or done) that several requests may wait for."""
+
+    key: tuple[str, int | None, int, int]
+    inputs: NextEditInputs
+    request: GenerationRequest
+    future: asyncio.Future[GenerationResult]
+    subscribers: int = 0
+
+
 class QwenLanguageServer(LanguageServer):
     """One server, one resident model."""
 
@@ -161,6 +173,7 @@ class QwenLanguageServer(LanguageServer):
         self._next_engine: Engine | None = None
         self.rejected_messages = 0
         self._last_change: dict[str, float] = {}
+        self._next_edits: dict[str, _SharedNextEdit] = {}
         self._memory_baseline: tracemalloc.Snapshot | None = None
         self._rejection_shown = -REJECTION_NOTICE_S
 
@@ -439,13 +452,28 @@ class QwenLanguageServer(LanguageServer):
             units,
             document.tree if document is not None and document.current else None,
         )
-        request = make_next_edit_request(inputs, settings, self.prompts)
-        future = engine.submit(request)
+        # One prediction per document, place and version: an inline completion and a copilotInlineEdit
+        # request for the same keystroke share it (a client sends both).
+        key = (uri, snapshot.version, position.line, position.character)
+        shared = self._next_edits.get(uri)
+        if shared is None or shared.key != key:
+            request = make_next_edit_request(inputs, settings, self.prompts)
+            shared = _SharedNextEdit(key, inputs, request, asyncio.wrap_future(engine.submit(request)))
+            if uri in self._next_edits:
+                self._next_edits[uri].request.cancel.cancel("superseded")
+            self._next_edits[uri] = shared
+        inputs, request = shared.inputs, shared.request
+        shared.subscribers += 1
         try:
-            result = await asyncio.wrap_future(future)
+            result = await asyncio.shield(shared.future)
         except asyncio.CancelledError:
-            request.cancel.cancel("$/cancelRequest")
+            shared.subscribers -= 1
+            if shared.subscribers == 0:
+                request.cancel.cancel("$/cancelRequest")
+                if self._next_edits.get(uri) is shared:
+                    del self._next_edits[uri]
             raise
+        shared.subscribers -= 1
         current = self.snapshot(uri)
         if current is None or current.version != snapshot.version:
             return None
@@ -504,6 +532,9 @@ class QwenLanguageServer(LanguageServer):
     def document_closed(self, uri: str) -> None:
         """Forget a closed document's tree and pending work (its snippets stay in the ring)."""
         self._last_change.pop(uri, None)
+        shared = self._next_edits.pop(uri, None)
+        if shared is not None:
+            shared.request.cancel.cancel("closed")
         self.context.closed(uri)
         self.completions.document_closed(uri)
 

@@ -102,6 +102,123 @@ def editable_region(
     return Region(start_row, end_row, cursor_row, start, min(end, len(text)))
 
 
+_TOKEN = re.compile(r"\w+|\S")
+
+
+def changed_fragment(unit: EditUnit) -> str:
+    """The text a unit replaced, as whole tokens (with one token of context when it only inserted).
+
+    ``iteritems(v`` for ``iteritems(v)`` -> ``v.items()``; ``call(a`` for ``call(a)`` -> ``call(a, b)``.
+    """
+    before = [(match.start(), match.end()) for match in _TOKEN.finditer(unit.before)]
+    after = [match.group(0) for match in _TOKEN.finditer(unit.after)]
+    words = [unit.before[start:end] for start, end in before]
+    matcher = difflib.SequenceMatcher(a=words, b=after, autojunk=False)
+    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        first, last = (i1, i2) if i2 > i1 else (max(0, i1 - 1), min(len(before), i1 + 1))
+        if last <= first:
+            return ""
+        return unit.before[before[first][0] : before[last - 1][1]]
+    return ""
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def repeated_change(unit: EditUnit) -> tuple[str, str] | None:
+    """What a unit replaced and with what, as whole words (``iteritems(v`` -> ``v.items(``).
+
+    None when it only inserted, or the replaced text is too short to find again.
+    """
+    before, after = unit.before, unit.after
+    head = _common_head(before, after)
+    tail = _common_tail(before[head:], after[head:])
+
+    def cuts_word_at_start() -> bool:
+        inside = [
+            text[head]
+            for text, end in ((before, len(before) - tail), (after, len(after) - tail))
+            if head < end
+        ]
+        return head > 0 and _is_word(before[head - 1]) and any(_is_word(char) for char in inside)
+
+    def cuts_word_at_end() -> bool:
+        starts = ((before, head), (after, head))
+        inside = [text[len(text) - tail - 1] for text, start in starts if len(text) - tail > start]
+        return tail > 0 and _is_word(before[len(before) - tail]) and any(_is_word(char) for char in inside)
+
+    while cuts_word_at_start():
+        head -= 1
+    while cuts_word_at_end():
+        tail -= 1
+    if head + tail == len(before):
+        # Only inserted: anchor it on the word before and the character after (``self)`` -> ``self, x)``).
+        while head > 0 and _is_word(before[head - 1]):
+            head -= 1
+        tail = max(0, tail - 1)
+    old, new = before[head : len(before) - tail], after[head : len(after) - tail]
+    if "\n" in old or len(old.strip()) < 3 or not any(_is_word(char) for char in old):
+        return None
+    return old, new
+
+
+def _whole(text: str, start: int, fragment: str) -> bool:
+    end = start + len(fragment)
+    before_ok = start == 0 or not (_is_word(fragment[0]) and _is_word(text[start - 1]))
+    after_ok = end >= len(text) or not (_is_word(fragment[-1]) and _is_word(text[end]))
+    return before_ok and after_ok
+
+
+def _find_whole(text: str, fragment: str, start: int, end: int) -> int | None:
+    found = text.find(fragment, start, end)
+    while found >= 0:
+        if _whole(text, found, fragment):
+            return found
+        found = text.find(fragment, found + 1, end)
+    return None
+
+
+def repeat_edit(text: str, units: Sequence[EditUnit], cursor: int) -> Edit | None:
+    """The last unit's change made again at the next place that still reads as it did before it.
+
+    The next such place after the cursor, else the first from the top; whole words only. This is the
+    edit the user is most likely to make next after a rename or a changed call; the model's rewrite
+    may still do better (adapt it), so it is offered along with the model's edits.
+    """
+    if not units:
+        return None
+    change = repeated_change(units[-1])
+    if change is None:
+        return None
+    old, new = change
+    site = _find_whole(text, old, cursor, len(text))
+    if site is None:
+        site = _find_whole(text, old, 0, cursor)
+    return None if site is None else Edit(site, site + len(old), new)
+
+
+def next_site(text: str, units: Sequence[EditUnit], cursor: int) -> int | None:
+    """The offset of the next place that still reads as the last unit read before it, if any.
+
+    Searched after the cursor first, then from the top (a rename's usages may be above it).
+    """
+    if not units:
+        return None
+    repeat = repeat_edit(text, units, cursor)
+    if repeat is not None:
+        return repeat.start
+    fragment = changed_fragment(units[-1]).strip()
+    if len(fragment) < 3 or not re.search(r"\w", fragment):
+        return None  # too little to recognise the place by
+    found = text.find(fragment, cursor)
+    if found < 0:
+        found = text.find(fragment, 0, cursor)
+    return None if found < 0 else found
+
+
 @attrs.frozen
 class NextEditInputs:
     """Everything a next-edit prompt is made of, as plain data."""
@@ -142,12 +259,21 @@ def prepare(inputs: NextEditInputs, count_tokens: Callable[[str], int]) -> Prepa
         tree = parse(inputs.language, text)
     cursor_row = text.count("\n", 0, inputs.cursor)
     region = editable_region(text, tree, cursor_row)
+    site = next_site(text, inputs.units, inputs.cursor)
+    moved = site is not None and not region.start <= site <= region.end
+    if site is not None and moved:
+        # The last edit's pattern is still there further away: the region goes there (the user jumps).
+        site_row = text.count("\n", 0, site)
+        region = attrs.evolve(editable_region(text, tree, site_row, before=4, after=12), cursor_row=site_row)
     budget = ContextBudget(prefix_tokens=768, suffix_tokens=256, outline_tokens=256)
     head = assemble_file_context(text, tree, inputs.language, region.start, count_tokens, budget)
     tail = assemble_file_context(text, tree, inputs.language, region.end, count_tokens, budget)
     region_text = text[region.start : region.end]
     cursor_in_region = inputs.cursor - region.start
-    shown = region_text[:cursor_in_region] + CURSOR + region_text[cursor_in_region:]
+    if 0 <= cursor_in_region <= len(region_text):
+        shown = region_text[:cursor_in_region] + CURSOR + region_text[cursor_in_region:]
+    else:
+        shown = region_text  # the cursor is elsewhere
     lines = region_text.split("\n")
     # The line of the last edit is done (the user's own change): the answer starts after it. On any
     # other line (the user moved to the next place) the model may change the cursor's line too.

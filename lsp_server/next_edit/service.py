@@ -24,6 +24,7 @@ from lsp_server.next_edit.predict import (
     filter_edits,
     predicted_edits,
     prepare,
+    repeat_edit,
     template_variables,
     text_prompt,
 )
@@ -111,6 +112,13 @@ def finish_next_edit(inputs: NextEditInputs, result: GenerationResult, notes: di
     provenance["region"] = [prepared.region.start_row, prepared.region.end_row]
     finished = result.stop_reason in ("stop_rule", "eos")
     edits = predicted_edits(prepared, result.text, finished)
+    repeat = repeat_edit(inputs.text, inputs.units, inputs.cursor)
+    covered = repeat is not None and any(
+        edit.start <= repeat.end and repeat.start <= edit.end for edit in edits
+    )
+    if repeat is not None and not covered:
+        edits = [repeat, *edits]  # the model did not touch the place the user's pattern points at
     kept, dropped = filter_edits(inputs.text, edits, inputs.units, inputs.language)
     provenance["dropped"] = dropped
+    provenance["sources"] = ["repeat" if edit == repeat and not covered else "model" for edit in kept]
     return Prediction(tuple(kept), provenance)
