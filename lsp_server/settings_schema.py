@@ -59,7 +59,8 @@ DESCRIPTIONS: dict[str, str] = {
     "completion.prompt_style": "How completions are asked of the model. 'fim': fill-in-the-middle with the "
     "model's FIM markers (code before and after the cursor); 'chat': the model's chat template, asked to "
     "fill a hole marked in the code, thinking off; 'prefix': plain continuation of the code before the "
-    "cursor; 'auto' picks from what the model file says (FIM markers, then a chat template) and shows the "
+    "cursor; 'auto' picks from what the model file says (FIM markers, else a thinking chat template, else "
+    "plain continuation) and shows the "
     "choice in `qwen-lsp doctor` and each suggestion's provenance. `qwen-lsp eval` measures them on your "
     "code.",
     "completion.prompt_layout": "'region': everything but the text typed since arriving at a place "

@@ -36,7 +36,7 @@ CASES = json.loads((Path(__file__).parent / "chat_answer_cases.json").read_text(
     [
         ("auto", True, True, True, "fim"),
         ("auto", True, False, False, "fim"),
-        ("auto", False, True, False, "chat"),
+        ("auto", False, True, False, "prefix"),
         ("auto", False, True, True, "chat"),
         ("auto", False, False, False, "prefix"),
         ("fim", False, True, False, "prefix"),
@@ -65,7 +65,7 @@ def _info(path: Path) -> ModelInfo:
     ("variant", "style", "reason"),
     [
         ({}, "fim", "FIM markers"),
-        ({"fim_tokens": False, "chat_template": THINKING_CHAT_TEMPLATE}, "chat", "chat template"),
+        ({"fim_tokens": False, "chat_template": THINKING_CHAT_TEMPLATE}, "chat", "thinking chat template"),
         ({"fim_tokens": False, "chat_template": None}, "prefix", "no chat template"),
     ],
 )
@@ -77,10 +77,10 @@ def test_auto_picks_from_what_a_qwen35_gguf_says(variant: dict[str, Any], style:
     assert len(info.reasoning_tokens) == 2  # <think> and </think>, banned at decode time
 
 
-def test_auto_picks_chat_for_smollm2(smollm2_path: Path) -> None:
+def test_auto_picks_prefix_for_smollm2(smollm2_path: Path) -> None:
     info = _info(smollm2_path)
     assert info.fim is None and info.chat_template is not None
-    assert style_for(info, "auto").style == "chat"
+    assert style_for(info, "auto").style == "prefix"  # a chat template that does not think
     assert info.reasoning_tokens == ()
 
 
