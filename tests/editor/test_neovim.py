@@ -63,7 +63,9 @@ def describe(run: dict[str, Any]) -> str:
     return json.dumps(shown, indent=1) + "\n" + run.get("lsp_log", "")
 
 
-def run_nvim(folder: Path, scenario: dict[str, Any]) -> dict[str, Any]:
+def run_nvim(
+    folder: Path, scenario: dict[str, Any], *, process_timeout_s: float = PROCESS_TIMEOUT_S
+) -> dict[str, Any]:
     """Run the driver in a child Neovim with HOME and XDG_* inside ``folder``; return its JSON result."""
     assert NVIM is not None
     home = folder / "home"
@@ -93,7 +95,7 @@ def run_nvim(folder: Path, scenario: dict[str, Any]) -> dict[str, Any]:
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=PROCESS_TIMEOUT_S,
+        timeout=process_timeout_s,
         check=False,
     )
     lsp_log = home / "state" / "nvim" / "lsp.log"
@@ -143,10 +145,14 @@ def test_setup_is_idempotent(tmp_path: Path) -> None:
     run = run_nvim(tmp_path, {"mode": "setup"})
     assert run["ok"], describe(run)
     # The second setup() replaced the first one's keys, config entry and autocommands.
-    assert sorted(run["maps"]) == sorted(["<Tab>", "<M-C-Right>", "<M-Right>", "<C-]>", "<M-]>"]), run["maps"]
+    ghost_keys = ["<Tab>", "<M-C-Right>", "<M-Right>", "<C-]>", "<M-]>"]
+    next_edit_keys = ["<M-n>", "<M-y>", "<M-e>"]  # in Insert and Normal mode
+    assert sorted(run["maps"]) == sorted(ghost_keys + next_edit_keys), run["maps"]
+    assert sorted(run["normal_maps"]) == sorted(next_edit_keys), run["normal_maps"]
+    assert run["without_next_edit"] == {"insert": sorted(ghost_keys), "normal": []}, run["without_next_edit"]
     assert run["lsp_autocmds"] == 2
     assert run["cmd"] == ["qwen-lsp", "--model", "/models/b.gguf"]
-    assert {"QwenExplain", "QwenStats"} <= set(run["commands"])
+    assert {"QwenExplain", "QwenStats", "QwenNextEdit"} <= set(run["commands"])
     # Built-in ghost text on 0.12; the plugin's extmarks when forced, or without vim.lsp.inline_completion
     # (0.11), where the plugin also announces inline completion itself.
     assert run["backends"] == {"default": True, "forced": True, "without_builtin": True}
@@ -271,3 +277,149 @@ def test_statusline_says_when_the_remote_model_server_is_out_of_reach(tmp_path: 
     assert run["ok"], describe(run)
     assert run["before_status"] == ""
     assert run["status"].startswith("qwen: cannot reach the model server at " + url), run["status"]
+
+
+# Next-edit suggestions need a model that follows an instruction: Qwen2.5-Coder-0.5B-Instruct. Renaming
+# `scale` in the def line makes it suggest the same rename on the later usages.
+NEXT_EDIT_SOURCE = """import math
+
+
+def describe(shape, scale):
+    area = shape.area() * scale
+    print("area", area)
+    perimeter = shape.perimeter() * scale
+    print("perimeter", perimeter)
+    return area + perimeter
+"""
+NEXT_EDIT_RENAMED = NEXT_EDIT_SOURCE.replace("shape, scale", "shape, factor")
+NEXT_EDIT_OPTIONS = {
+    "model": {"nThreads": 1},
+    "completion": {"maxTokensSingleLine": 16},
+    "nextEdit": {"maxTokens": 160},
+}
+NEXT_EDIT_WAIT_S = 120  # longest wait for one next-edit suggestion
+NEXT_EDIT_DEADLINE_S = 240  # two suggestions in one run (the second after :QwenNextEdit)
+DEF_ROW = 3
+
+
+def next_edit_run(folder: Path, model: Path, *, enabled: bool) -> dict[str, Any]:
+    source = folder / "shapes.py"
+    source.write_text(NEXT_EDIT_SOURCE)
+    scenario: dict[str, Any] = {
+        "mode": "next_edit",
+        "cmd": [sys.executable, "-m", "lsp_server", "serve", "-v", "--model", str(model)],
+        "cwd": str(REPO),
+        "file": str(source),
+        "init_options": NEXT_EDIT_OPTIONS,
+        "next_edit_enabled": enabled,
+        "wait_s": NEXT_EDIT_WAIT_S,
+        "timeout_s": NEXT_EDIT_DEADLINE_S,
+    }
+    return run_nvim(folder, scenario, process_timeout_s=NEXT_EDIT_DEADLINE_S + 30)
+
+
+@pytest.fixture(scope="module")
+def next_edit_enabled_run(tmp_path_factory: pytest.TempPathFactory, coder_05b_path: Path) -> dict[str, Any]:
+    """Rename a parameter; the suggested edits are dismissed, asked for again, then jumped to and applied."""
+    return next_edit_run(tmp_path_factory.mktemp("nvim-next-edit"), coder_05b_path, enabled=True)
+
+
+def buffer_lines(text: str) -> list[str]:
+    return text.split("\n")
+
+
+def is_rename(edit: dict[str, Any]) -> bool:
+    return edit["row"] > DEF_ROW and edit["old"] == "scale" and edit["new"] == "factor"
+
+
+def moved_by(edit: dict[str, Any], applied: dict[str, Any]) -> tuple[int, int, int, int]:
+    """Where ``edit`` is once ``applied`` (a one-line edit before it, or on another line) is applied."""
+    shift = len(applied["new"]) - len(applied["old"])
+    same_row = edit["row"] == applied["row"] and edit["col"] >= applied["end_col"]
+    col, end_col = (
+        (edit["col"] + shift, edit["end_col"] + shift) if same_row else (edit["col"], edit["end_col"])
+    )
+    return edit["row"], col, edit["end_row"], end_col
+
+
+def test_next_edit_shows_the_rename_on_a_later_line(next_edit_enabled_run: dict[str, Any]) -> None:
+    run = next_edit_enabled_run
+    assert run.get("ok"), describe(run)
+    assert run["renamed"] == NEXT_EDIT_RENAMED.rstrip("\n"), describe(run)
+    assert run["maps"] == sorted(f"{mode} {key}" for mode in "ni" for key in ("<M-n>", "<M-y>", "<M-e>"))
+    shown = run["shown"]
+    lines = buffer_lines(shown["text"])
+    renames = [edit for edit in shown["edits"] if is_rename(edit)]
+    # `area = shape.area() * scale`: the first usage after the def line.
+    assert DEF_ROW + 1 in {edit["row"] for edit in renames}, describe(run)
+    # `scale` highlighted as deleted, `factor` drawn inline right after it.
+    marks = shown["marks"]
+    for edit in renames:
+        deleted = [
+            m for m in marks if m.get("hl_group") == "QwenLspNextEditDelete" and m["row"] == edit["row"]
+        ]
+        assert deleted, describe(run)
+        assert lines[edit["row"]][deleted[0]["col"] : deleted[0]["end_col"]] == "scale", describe(run)
+        added = [m for m in marks if m.get("virt_text") == "factor" and m["row"] == edit["row"]]
+        assert added and added[0]["virt_text_pos"] == "inline", describe(run)
+        assert added[0]["col"] == deleted[0]["end_col"], describe(run)
+        assert added[0]["virt_text_hl"] == "QwenLspNextEditAdd", describe(run)
+    # An inline completion request that Neovim's built-in sent after `<Esc>` was cancelled at once: the
+    # server would have answered it with a next-edit prediction of its own, ahead of this one.
+    stray = run["stray_inline_completions"]
+    assert set(stray["sent"]) <= set(stray["cancelled"]), describe(run)
+    # Shown only: the buffer stays as the user left it until a key is pressed.
+    assert shown["text"] == run["renamed"] and run["text_before_keys"] == run["renamed"], describe(run)
+
+
+def test_next_edit_dismiss_key_hides_it_and_keeps_the_text(next_edit_enabled_run: dict[str, Any]) -> None:
+    run = next_edit_enabled_run
+    expected = {"marks": 0, "visible": False, "text": run["renamed"], "new_requests": 0}
+    assert run.get("dismissed") == expected, describe(run)
+
+
+def test_next_edit_jump_and_apply_keys_apply_each_edit(next_edit_enabled_run: dict[str, Any]) -> None:
+    run = next_edit_enabled_run
+    steps = run.get("steps")
+    assert steps, describe(run)
+    text = run["renamed"]
+    for number, step in enumerate(steps):
+        # The jump key moved the cursor to the start of the next suggested edit (the first one, from the
+        # def line where the rename was typed) ...
+        jumped = (step["cursor_after_jump"]["row"], step["cursor_after_jump"]["col"])
+        targets = [edit for edit in step["edits"] if (edit["row"], edit["col"]) == jumped]
+        assert targets, describe(run)
+        target = targets[0]
+        if number == 0:
+            assert target == step["edits"][0], describe(run)
+        # ... and the apply key replaced exactly that text; the others stay shown, moved along.
+        lines = buffer_lines(text)
+        line = lines[target["row"]]
+        lines[target["row"]] = line[: target["col"]] + target["new"] + line[target["end_col"] :]
+        text = "\n".join(lines)
+        assert step["text"] == text, describe(run)
+        remaining = [moved_by(edit, target) for edit in step["edits"] if edit is not target]
+        after = [(e["row"], e["col"], e["end_row"], e["end_col"]) for e in step["edits_after_apply"]]
+        assert after == remaining, describe(run)
+        drawn = [mark for mark in step["marks_after_apply"] if mark.get("virt_text")]
+        assert len(drawn) == len(remaining), describe(run)
+    assert "    area = shape.area() * factor" in buffer_lines(run["final"]), describe(run)
+    assert "Error" not in run.get("messages", ""), describe(run)
+
+
+def test_next_edit_disabled_in_the_plugin_asks_shows_and_applies_nothing(
+    tmp_path: Path, coder_05b_path: Path
+) -> None:
+    run = next_edit_run(tmp_path, coder_05b_path, enabled=False)
+    assert run.get("ok"), describe(run)
+    assert run["renamed"] == NEXT_EDIT_RENAMED.rstrip("\n"), describe(run)
+    assert run["maps"] == [], describe(run)
+    assert run["requests"]["sent"] == 0, describe(run)
+    assert run["disabled"] == {
+        "marks": [],
+        "visible": False,
+        "applied": False,
+        "text": run["renamed"],
+        "cursor": run["cursor_after_rename"],
+    }, describe(run)
+    assert "next-edit suggestions are off" in run.get("messages", ""), describe(run)

@@ -1,10 +1,12 @@
 """The VS Code extension: its settings come from the server's, and it works in a real VS Code.
 
-The settings checks always run. The editor test installs the packaged extension into code-server (VS Code
-in the browser), drives headless Chromium with playwright-core, and talks to a real ``qwen-lsp serve`` on
-SmolLM2: type, see ghost text, accept it with Tab, run "Explain", see the explanation open. It needs the
-toolchain that ``scripts/editor-tests`` installs (Node 24, code-server, Chromium, playwright-core and the
-built ``.vsix``) and is skipped without it. Screenshots land in ``editor_clients/vscode/.test-artifacts/``.
+The settings checks always run. The editor tests install the packaged extension into code-server (VS Code
+in the browser), drive headless Chromium with playwright-core, and talk to a real ``qwen-lsp serve``:
+on SmolLM2, type, see ghost text, accept it with Tab, run "Explain", see the explanation open; on
+Qwen2.5-Coder-0.5B-Instruct (the smallest model that predicts edits), rename a parameter, see the next
+edit suggested, Tab to go to it, Tab to apply it, Escape to dismiss the next one. They need the toolchain
+that ``scripts/editor-tests`` installs (Node 24, code-server, Chromium, playwright-core and the built
+``.vsix``) and are skipped without it. Screenshots land in ``editor_clients/vscode/.test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ import pytest
 
 from lsp_server import settings_schema
 from lsp_server.settings import Settings
-from tests.conftest import REPO, smollm2_gguf
+from tests.conftest import REPO, coder_05b_gguf, smollm2_gguf
 
 EXTENSION = REPO / "editor_clients" / "vscode"
 PACKAGE_JSON = EXTENSION / "package.json"
 VSIX = EXTENSION / "dist" / "qwen-lsp.vsix"
 DRIVER = EXTENSION / "test" / "ui-driver.mjs"
 ARTIFACTS = EXTENSION / ".test-artifacts" / "vscode"
+NEXT_EDIT_ARTIFACTS = EXTENSION / ".test-artifacts" / "vscode-next-edit"
 INSTALL_HINT = (
     "run scripts/editor-tests (installs Node 24, code-server, Chromium, playwright-core; builds the .vsix)"
 )
@@ -44,6 +47,21 @@ FILE_START = 'import os\n\n\ndef greet(name):\n    return "Hello, " + name\n\n\n
 EXPLAIN_LINE = 3  # 0-based: `def greet(name):`, explained with the cursor at its end
 TYPED = "print(os.path.join("
 MAX_TOKENS_SINGLE_LINE = 16
+
+NEXT_EDIT_FILE = "shapes.py"
+NEXT_EDIT_START = """import math
+
+
+def describe(shape, scale):
+    area = shape.area() * scale
+    print("area", area)
+    perimeter = shape.perimeter() * scale
+    print("perimeter", perimeter)
+    return area + perimeter
+"""
+RENAME_LINE = 3  # 0-based: `def describe(shape, scale):`, renamed by typing with the cursor after `scale`
+RENAME = {"line": RENAME_LINE, "fromEnd": len("):"), "oldName": "scale", "newName": "factor"}
+USAGE_LINES = (4, 6)  # 0-based: `area = ... * scale` and `perimeter = ... * scale`
 
 
 def _package() -> dict[str, Any]:
@@ -96,6 +114,25 @@ def test_extension_settings_do_not_shadow_server_settings() -> None:
     assert not set(own) & set(server)
     sections = {name.split(".")[1] for name in server}
     assert not {name.split(".")[1] for name in own} & sections
+
+
+def test_next_edit_commands_keys_and_switch_are_contributed() -> None:
+    package = _package()
+    commands = {entry["command"] for entry in package["contributes"]["commands"]}
+    assert {"qwenLsp.nextEdit.accept", "qwenLsp.nextEdit.jump", "qwenLsp.nextEdit.dismiss"} <= commands
+    bindings = {
+        (entry["key"], entry["command"]): entry["when"] for entry in package["contributes"]["keybindings"]
+    }
+    # Tab and Escape act only while a suggestion is shown, and yield to ghost text and the suggest widget.
+    for key, command in (("tab", "qwenLsp.nextEdit.accept"), ("escape", "qwenLsp.nextEdit.dismiss")):
+        clauses = set(bindings[key, command].split(" && "))
+        required = {"editorTextFocus", "!inlineSuggestionVisible", "!suggestWidgetVisible"}
+        assert {"qwenLsp.nextEditVisible", *required} <= clauses
+    # The context key the keybindings test is the one the extension sets.
+    constants = (EXTENSION / "src" / "common" / "constants.ts").read_text(encoding="utf-8")
+    assert 'NEXT_EDIT_VISIBLE_CONTEXT = "qwenLsp.nextEditVisible"' in constants
+    # The client-side switch is one of the extension's own settings (not a generated server one).
+    assert _properties(package, generated=False)["qwenLsp.nextEditSuggestions"]["default"] is True
 
 
 # --- the extension in VS Code ----------------------------------------------------------------------
@@ -155,22 +192,25 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float) -> No
     raise TimeoutError(f"code-server did not answer {url} within {timeout:.0f}s")
 
 
-def _user_settings(server_log: Path) -> dict[str, Any]:
+def _user_settings(model: Path, server_log: Path) -> dict[str, Any]:
     """VS Code user settings for the run: how to start the server, server settings, a quiet editor."""
     return {
         # How the extension starts the server: its own settings.
         "qwenLsp.serverCommand": [sys.executable, "-m", "lsp_server", "serve"],
-        "qwenLsp.serverArgs": ["--model", str(smollm2_gguf()), "-v", "--log-file", str(server_log)],
+        "qwenLsp.serverArgs": ["--model", str(model), "-v", "--log-file", str(server_log)],
         # Server settings, sent from VS Code's settings (the generated ones).
         "qwenLsp.completion.maxTokensSingleLine": MAX_TOKENS_SINGLE_LINE,
         "qwenLsp.model.nThreads": 2,
         "qwenLsp.actions.maxTokens": 48,  # the explanation's length; CI machines are slow
+        "qwenLsp.nextEdit.maxTokens": 160,  # enough for the region around the cursor, on slow machines
         # A quiet, predictable editor: no popups or auto-inserted brackets competing with the ghost text.
         "editor.autoClosingBrackets": "never",
         "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
         "editor.suggestOnTriggerCharacters": False,
         "editor.wordBasedSuggestions": "off",
         "editor.inlineSuggest.enabled": True,
+        # VS Code in a browser saves after a delay by default: the file on disk changes only on Ctrl+S.
+        "files.autoSave": "off",
         "workbench.startupEditor": "none",
         "workbench.secondarySideBar.defaultVisibility": "hidden",
         "workbench.tips.enabled": False,
@@ -182,29 +222,78 @@ def _user_settings(server_log: Path) -> dict[str, Any]:
     }
 
 
+@attrs.frozen
+class Scenario:
+    """One run of the UI driver: the file it opens, the model the server loads, where artefacts go."""
+
+    file_name: str
+    file_start: str
+    model: Path
+    artifacts: Path
+    options: dict[str, Any]
+    settings: dict[str, Any] = attrs.field(factory=dict)
+
+
 @pytest.fixture(scope="module")
 def vscode_run() -> Iterator[dict[str, Any]]:
-    """Run the UI driver once against code-server with the packaged extension; yield its results."""
+    """Run the UI driver's ghost-text scenario against code-server on SmolLM2; yield its results."""
     toolchain = _toolchain()
     if isinstance(toolchain, str):
         pytest.skip(toolchain)
+    scenario = Scenario(
+        FILE_NAME,
+        FILE_START,
+        smollm2_gguf(),
+        ARTIFACTS,
+        {
+            "typeText": TYPED,
+            "ghostTimeoutMs": 120_000,
+            "explainTimeoutMs": 240_000,
+            "explain": _explain_available(),
+            "explainLine": EXPLAIN_LINE,
+        },
+    )
     # Not pytest's tmp_path: concurrent pytest runs prune old basetemps while VS Code still uses this one.
     with tempfile.TemporaryDirectory(prefix="qwen-lsp-vscode-") as tmp:
-        yield from _run_vscode(toolchain, Path(tmp))
+        for results in _run_vscode(toolchain, Path(tmp), scenario):
+            results["explainRan"] = scenario.options["explain"]
+            yield results
 
 
-def _run_vscode(toolchain: Toolchain, tmp: Path) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="module")
+def vscode_next_edit_run() -> Iterator[dict[str, Any]]:
+    """Run the UI driver's next-edit scenario against code-server on Qwen2.5-Coder-0.5B; yield its results."""
+    toolchain = _toolchain()
+    if isinstance(toolchain, str):
+        pytest.skip(toolchain)
+    try:
+        model = coder_05b_gguf()
+    except Exception as error:  # not cached and no index to fetch it from
+        pytest.skip(f"Qwen2.5-Coder-0.5B-Instruct is not available: {error}")
+    scenario = Scenario(
+        NEXT_EDIT_FILE,
+        NEXT_EDIT_START,
+        model,
+        NEXT_EDIT_ARTIFACTS,
+        {"scenario": "nextEdit", "rename": RENAME, "nextEditTimeoutMs": 120_000},
+    )
+    with tempfile.TemporaryDirectory(prefix="qwen-lsp-vscode-") as tmp:
+        yield from _run_vscode(toolchain, Path(tmp), scenario)
+
+
+def _run_vscode(toolchain: Toolchain, tmp: Path, scenario: Scenario) -> Iterator[dict[str, Any]]:
     home, user_data, extensions, workspace = (
         tmp / name for name in ("home", "user-data", "extensions", "ws")
     )
     for folder in (home, user_data / "User", extensions, workspace):
         folder.mkdir(parents=True)
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
-    (workspace / FILE_NAME).write_text(FILE_START, encoding="utf-8")
-    server_log = ARTIFACTS / "qwen-lsp.log"
-    settings = _user_settings(server_log)
+    artifacts = scenario.artifacts
+    if artifacts.exists():
+        shutil.rmtree(artifacts)
+    artifacts.mkdir(parents=True)
+    (workspace / scenario.file_name).write_text(scenario.file_start, encoding="utf-8")
+    server_log = artifacts / "qwen-lsp.log"
+    settings = {**_user_settings(scenario.model, server_log), **scenario.settings}
     (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
     env = {
         **os.environ,
@@ -223,7 +312,7 @@ def _run_vscode(toolchain: Toolchain, tmp: Path) -> Iterator[dict[str, Any]]:
         timeout=120,
     )
     port = _free_port()
-    code_server_log = (ARTIFACTS / "code-server.log").open("wb")
+    code_server_log = (artifacts / "code-server.log").open("wb")
     process = subprocess.Popen(
         [
             str(toolchain.code_server),
@@ -248,14 +337,10 @@ def _run_vscode(toolchain: Toolchain, tmp: Path) -> Iterator[dict[str, Any]]:
             "playwrightCore": str(toolchain.playwright_core),
             "chromium": toolchain.chromium,
             "url": f"http://127.0.0.1:{port}/?folder={workspace}",
-            "fileName": FILE_NAME,
-            "typeText": TYPED,
-            "artifacts": str(ARTIFACTS),
+            "fileName": scenario.file_name,
+            "artifacts": str(artifacts),
             "readyTimeoutMs": 120_000,
-            "ghostTimeoutMs": 120_000,
-            "explainTimeoutMs": 240_000,
-            "explain": _explain_available(),
-            "explainLine": EXPLAIN_LINE,
+            **scenario.options,
         }
         driver = subprocess.run(
             [str(toolchain.node), str(DRIVER), json.dumps(options)],
@@ -264,12 +349,13 @@ def _run_vscode(toolchain: Toolchain, tmp: Path) -> Iterator[dict[str, Any]]:
             text=True,
             timeout=540,
         )
-        (ARTIFACTS / "ui-driver.log").write_text(driver.stderr, encoding="utf-8")
+        (artifacts / "ui-driver.log").write_text(driver.stderr, encoding="utf-8")
         lines = driver.stdout.strip().splitlines()
         assert lines, f"the UI driver printed nothing (exit {driver.returncode}):\n{driver.stderr[-3000:]}"
         results: dict[str, Any] = json.loads(lines[-1])
-        results["file"] = (workspace / FILE_NAME).read_text(encoding="utf-8")
-        results["explainRan"] = options["explain"]
+        results["file"] = (workspace / scenario.file_name).read_text(encoding="utf-8")
+        results["artifacts"] = str(artifacts)
+        (artifacts / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
         yield results
     finally:
         try:
@@ -279,16 +365,16 @@ def _run_vscode(toolchain: Toolchain, tmp: Path) -> Iterator[dict[str, Any]]:
             os.killpg(process.pid, 9)
         code_server_log.close()
         for log in user_data.glob("logs/*/exthost*/*/Qwen LSP.log"):
-            shutil.copy(log, ARTIFACTS / "output-channel.log")
+            shutil.copy(log, artifacts / "output-channel.log")
         if (user_data / "logs").exists():
-            shutil.copytree(user_data / "logs", ARTIFACTS / "vscode-logs", dirs_exist_ok=True)
+            shutil.copytree(user_data / "logs", artifacts / "vscode-logs", dirs_exist_ok=True)
 
 
 def _failure(results: dict[str, Any]) -> str:
     shown = {
         key: results.get(key) for key in ("steps", "error", "statusBar", "linesAtFailure", "screenshots")
     }
-    return f"VS Code run failed; artefacts in {ARTIFACTS}:\n{json.dumps(shown, indent=2)}"
+    return f"VS Code run failed; artefacts in {results.get('artifacts')}:\n{json.dumps(shown, indent=2)}"
 
 
 def test_ghost_text_appears_and_tab_accepts_it(vscode_run: dict[str, Any]) -> None:
@@ -321,3 +407,49 @@ def test_commands_toggle_restart_and_show_log(vscode_run: dict[str, Any]) -> Non
     # Restart started a second server process (the log shows both starts) that became ready.
     assert vscode_run["serverStartsInLog"] >= 2
     assert vscode_run["readyAfterRestart"]
+
+
+# --- next-edit suggestions -------------------------------------------------------------------------
+
+
+def test_next_edit_is_suggested_after_a_rename(vscode_next_edit_run: dict[str, Any]) -> None:
+    run = vscode_next_edit_run
+    assert run.get("suggested"), _failure(run)
+    # The decoration shows the new name after the text it replaces, which is struck through.
+    assert any("factor" in text for text in run["suggested"]["after"]), run["suggested"]
+    assert any("scale" in text for text in run["suggested"]["struck"]), run["suggested"]
+    # Shown, not applied: the editor holds the typed rename and nothing else.
+    expected = NEXT_EDIT_START.replace("shape, scale)", "shape, factor)").split("\n")
+    assert run["linesBeforeTab"] == expected, run["linesBeforeTab"]
+    assert run["nextEditMs"] < 120_000
+
+
+def test_tab_goes_to_the_next_edit_then_applies_it(vscode_next_edit_run: dict[str, Any]) -> None:
+    run = vscode_next_edit_run
+    assert run.get("linesAfterSecondTab") is not None, _failure(run)
+    assert not run["inlineSuggestionShownAtTab"], "ghost text was visible: Tab went to it, not the next edit"
+    # First Tab: the cursor moved from the def line to `scale` on a usage line; no text changed.
+    assert run["cursorBeforeFirstTab"]["line"] == RENAME_LINE + 1
+    target = run["cursorAfterFirstTab"]["line"] - 1
+    assert target in USAGE_LINES, run["cursorAfterFirstTab"]
+    before = run["linesAfterFirstTab"]
+    assert before == run["linesBeforeTab"]
+    assert run["cursorAfterFirstTab"]["column"] == before[target].index("scale") + 1
+    # Second Tab: exactly that line changed, `scale` became `factor` there, the cursor after it.
+    after = run["linesAfterSecondTab"]
+    assert len(after) == len(before)
+    changed = [line for line, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+    assert changed == [target], (before, after)
+    assert after[target] == before[target].replace("scale", "factor")
+    assert run["cursorAfterSecondTab"] == {"line": target + 1, "column": after[target].index("factor") + 7}
+
+
+def test_escape_dismisses_the_next_edit(vscode_next_edit_run: dict[str, Any]) -> None:
+    run = vscode_next_edit_run
+    assert run.get("ok"), _failure(run)
+    assert run["suggestedBeforeEscape"]["after"] or run["suggestedBeforeEscape"]["struck"]
+    # Escape removed the decorations and changed no text; the saved file is what the editor showed.
+    assert run["decorationsAfterEscape"] == {"after": [], "struck": []}, run["decorationsAfterEscape"]
+    assert run["linesAfterEscape"] == run["linesBeforeEscape"]
+    assert run["file"].split("\n") == run["linesAfterEscape"]
+    assert (NEXT_EDIT_ARTIFACTS / "5-next-edit-dismissed.png").stat().st_size > 0

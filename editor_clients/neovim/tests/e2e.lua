@@ -5,13 +5,14 @@
 ---@class qwen_lsp.e2e.Scenario
 ---@field plugin_dir string  editor_clients/neovim
 ---@field out string         where to write the JSON result
----@field mode "builtin"|"extmark"|"setup"
+---@field mode "builtin"|"extmark"|"setup"|"status"|"next_edit"
 ---@field cmd string[]       server command
 ---@field cwd string         server working directory
 ---@field file string        Python file to edit; its last line is completed after typing "("
 ---@field explain_file string|nil  when set, also run :QwenExplain on the first function of this file
 ---@field init_options table  initializationOptions for the server
 ---@field show_document boolean|nil  false: tell the server that Neovim cannot show documents
+---@field next_edit_enabled boolean|nil  next_edit mode: the plugin's `next_edit.enabled`
 ---@field timeout_s number   whole-run deadline
 ---@field wait_s number      longest wait for one model answer
 
@@ -291,6 +292,8 @@ local function run_editor()
     cmd = scenario.cmd,
     force_extmark_ghost = scenario.mode == "extmark",
     debounce_ms = 50,
+    -- Ghost text only: a next-edit request would be one more engine request in the counters checked here.
+    next_edit = { enabled = false },
     init_options = scenario.init_options,
     lsp = {
       cmd_cwd = scenario.cwd,
@@ -367,17 +370,27 @@ end
 --- No server: `setup()` twice must leave one set of keys, autocommands and config.
 local function run_setup()
   local qwen = require("qwen_lsp")
-  qwen.setup({ model = "/models/a.gguf", keymaps = { accept = "<C-l>" } })
+  qwen.setup({
+    model = "/models/a.gguf",
+    keymaps = { accept = "<C-l>" },
+    next_edit = { keymaps = { jump = "<M-j>" } },
+  })
   qwen.setup({ model = "/models/b.gguf", cmd = { "qwen-lsp" } })
   out.cmd = vim.lsp.config.qwen_lsp.cmd
-  local maps = {}
-  for _, map in ipairs(api.nvim_get_keymap("i")) do
-    if (map.desc or ""):find("^qwen%-lsp") then
-      maps[#maps + 1] = map.lhs
+  ---@param mode string
+  ---@return string[] lhs of the plugin's keys in `mode`
+  local function plugin_maps(mode)
+    local maps = {}
+    for _, map in ipairs(api.nvim_get_keymap(mode)) do
+      if (map.desc or ""):find("^qwen%-lsp") then
+        maps[#maps + 1] = map.lhs
+      end
     end
+    table.sort(maps)
+    return maps
   end
-  table.sort(maps)
-  out.maps = maps
+  out.maps = plugin_maps("i")
+  out.normal_maps = plugin_maps("n")
   out.lsp_autocmds = #api.nvim_get_autocmds({ group = "qwen_lsp.lsp" })
   out.commands = vim.tbl_keys(api.nvim_get_commands({}))
   table.sort(out.commands)
@@ -390,6 +403,9 @@ local function run_setup()
   qwen.setup({})
   out.backends.without_builtin = qwen.backend() == ghost
   out.capabilities = vim.lsp.config.qwen_lsp.capabilities
+  -- Next-edit suggestions turned off in the plugin: their keys go, the ghost-text keys stay.
+  qwen.setup({ next_edit = { enabled = false } })
+  out.without_next_edit = { insert = plugin_maps("i"), normal = plugin_maps("n") }
 
   local text = require("qwen_lsp.text")
   local sample = 'os.getcwd(), "a")\nprint(1)'
@@ -421,11 +437,177 @@ local function run_status()
   finish()
 end
 
+--- What the next-edit module draws: one entry per extmark, in buffer order.
+---@return table[]
+local function next_edit_marks()
+  local ns = require("qwen_lsp.next_edit").ns
+  local marks = {}
+  for _, mark in ipairs(api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
+    local details = mark[4]
+    local virt_lines = {}
+    for _, chunks in ipairs(details.virt_lines or {}) do
+      virt_lines[#virt_lines + 1] = chunks[1][1]
+    end
+    marks[#marks + 1] = {
+      row = mark[2],
+      col = mark[3],
+      end_row = details.end_row,
+      end_col = details.end_col,
+      hl_group = details.hl_group,
+      virt_text = details.virt_text and details.virt_text[1][1] or nil,
+      virt_text_hl = details.virt_text and details.virt_text[1][2] or nil,
+      virt_text_pos = details.virt_text_pos,
+      virt_lines = #virt_lines > 0 and virt_lines or nil,
+    }
+  end
+  return marks
+end
+
+---@return {row: integer, col: integer}
+local function cursor()
+  local position = api.nvim_win_get_cursor(0)
+  return { row = position[1] - 1, col = position[2] }
+end
+
+--- Next-edit suggestions: rename a parameter in Normal mode (`ciw...<Esc>`) and wait for the suggested
+--- edits; dismiss them, ask again with `:QwenNextEdit`, then jump to and apply each with the keys.
+--- With `next_edit_enabled = false`: nothing is asked, shown, or applied.
+local function run_next_edit()
+  local next_edit = require("qwen_lsp.next_edit")
+  require("qwen_lsp").setup({
+    cmd = scenario.cmd,
+    init_options = scenario.init_options,
+    next_edit = { enabled = scenario.next_edit_enabled },
+    lsp = { cmd_cwd = scenario.cwd, root_markers = { ".qwen-lsp-e2e-root" } },
+  })
+  local requests = { sent = 0, answered = 0, cancelled = 0 }
+  out.requests = requests
+  -- Inline completion requests that the built-in's debounce timer sends after `<Esc>`: the plugin cancels them.
+  local stray = { sent = {}, cancelled = {} }
+  out.stray_inline_completions = stray
+  api.nvim_create_autocmd("LspRequest", {
+    callback = function(args)
+      local request = args.data.request
+      if request.method == "textDocument/copilotInlineEdit" then
+        local kind = ({ pending = "sent", complete = "answered", cancel = "cancelled" })[request.type]
+        if kind then
+          requests[kind] = requests[kind] + 1
+        end
+      elseif request.method == "textDocument/inlineCompletion" then
+        if request.type == "pending" and api.nvim_get_mode().mode:sub(1, 1) ~= "i" then
+          table.insert(stray.sent, args.data.request_id)
+        elseif request.type == "cancel" then
+          table.insert(stray.cancelled, args.data.request_id)
+        end
+      end
+    end,
+  })
+  local maps = {}
+  for _, mode in ipairs({ "n", "i" }) do
+    for _, map in ipairs(api.nvim_get_keymap(mode)) do
+      if (map.desc or ""):find("^qwen%-lsp: next edit") then
+        maps[#maps + 1] = mode .. " " .. map.lhs
+      end
+    end
+  end
+  table.sort(maps)
+  out.maps = maps
+
+  vim.cmd.edit(vim.fn.fnameescape(scenario.file))
+  vim.bo.filetype = "python"
+  wait_until("client attached", function()
+    return require("qwen_lsp.lsp").get_client(0) ~= nil
+  end, 30000)
+  out.before = buffer_text()
+
+  -- Rename the parameter `scale` to `factor` in the def line, as a user would.
+  local row = vim.fn.search([[^def ]], "cw")
+  local line = api.nvim_buf_get_lines(0, row - 1, row, false)[1]
+  api.nvim_win_set_cursor(0, { row, assert(line:find("scale", 1, true)) - 1 })
+  press("ciwfactor<Esc>")
+  wait_until("renamed in Normal mode", function()
+    return api.nvim_get_mode().mode == "n" and buffer_text() ~= out.before
+  end, 5000)
+  out.renamed = buffer_text()
+  out.cursor_after_rename = cursor()
+
+  local wait_ms = math.floor(scenario.wait_s * 1000)
+  if scenario.next_edit_enabled == false then
+    sleep(3000) -- six times the debounce
+    out.disabled = { marks = next_edit_marks(), visible = next_edit.visible() }
+    vim.cmd("QwenNextEdit apply")
+    out.disabled.applied = next_edit.apply()
+    out.disabled.text = buffer_text()
+    out.disabled.cursor = cursor()
+    out.ok = true
+    return finish()
+  end
+
+  wait_until("next-edit suggestion", function()
+    return next_edit.visible()
+  end, wait_ms)
+  out.shown = { marks = next_edit_marks(), edits = next_edit.edits(), text = buffer_text(), cursor = cursor() }
+  sleep(500)
+  out.text_before_keys = buffer_text() -- nothing is applied without a key
+
+  -- Dismiss: the marks go, the text stays, and nothing is asked again without an edit.
+  local sent = requests.sent
+  press("<M-e>")
+  wait_until("suggestion dismissed", function()
+    return #next_edit_marks() == 0
+  end, 5000)
+  sleep(1000) -- twice the debounce
+  out.dismissed = {
+    marks = #next_edit_marks(),
+    visible = next_edit.visible(),
+    text = buffer_text(),
+    new_requests = requests.sent - sent,
+  }
+
+  -- Ask again with the command, then jump to each suggested edit and apply it.
+  vim.cmd("QwenNextEdit")
+  wait_until("next-edit suggestion again", function()
+    return next_edit.visible()
+  end, wait_ms)
+  out.steps = {}
+  local applied = 0
+  while next_edit.visible() and applied < 4 do
+    local step = { edits = next_edit.edits() }
+    press("<M-n>")
+    wait_until("cursor at the start of a suggested edit", function()
+      local now = cursor()
+      for _, edit in ipairs(step.edits) do
+        if edit.row == now.row and edit.col == now.col then
+          return true
+        end
+      end
+    end, 5000)
+    step.cursor_after_jump = cursor()
+    local before_apply = buffer_text()
+    press("<M-y>")
+    wait_until("applied", function()
+      return buffer_text() ~= before_apply
+    end, 5000)
+    applied = applied + 1
+    step.text = buffer_text()
+    step.cursor_after_apply = cursor()
+    step.marks_after_apply = next_edit_marks()
+    step.edits_after_apply = next_edit.edits()
+    out.steps[#out.steps + 1] = step
+    sleep(100)
+  end
+  out.final = buffer_text()
+  out.ok = true
+  finish()
+end
+
 co = coroutine.create(function()
   if scenario.mode == "setup" then
     run_setup()
   elseif scenario.mode == "status" then
     run_status()
+  elseif scenario.mode == "next_edit" then
+    run_next_edit()
   else
     run_editor()
   end

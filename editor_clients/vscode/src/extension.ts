@@ -1,11 +1,13 @@
-// Qwen LSP for VS Code: starts `qwen-lsp serve`, shows its ghost text, and reports its state in the status bar.
+// Qwen LSP for VS Code: starts `qwen-lsp serve`, shows its ghost text and next-edit suggestions, and reports
+// its state in the status bar.
 
 import * as vscode from "vscode";
 import { DidChangeConfigurationNotification, LanguageClient } from "vscode-languageclient/node";
 import { explainAtCursor, toggleInlineCompletions } from "./common/commands";
 import { CONFIG_SECTION, Commands, EXTENSION_NAME } from "./common/constants";
+import { NextEditController } from "./common/nextEdit";
 import { inlineCompletionsEnabled, needsRestart, serverSettingKeys, userServerSettings } from "./common/settings";
-import { startClient } from "./common/server";
+import { DOCUMENT_SELECTOR, startClient } from "./common/server";
 import { StatusItem } from "./common/status";
 
 let client: LanguageClient | undefined;
@@ -16,7 +18,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const status = new StatusItem();
   status.setEnabled(inlineCompletionsEnabled());
   const ctx = { output, status, serverSettingKeys: serverSettingKeys(context.extension.packageJSON) };
-  context.subscriptions.push(output, status);
+  const nextEdit = new NextEditController(() => client, DOCUMENT_SELECTOR, output);
+  context.subscriptions.push(output, status, nextEdit);
 
   // One restart at a time; a restart asked for during another runs after it, with the newest settings.
   const restart = (): Promise<void> => {
@@ -35,6 +38,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(Commands.restart, restart),
     vscode.commands.registerCommand(Commands.showLog, () => output.show(true)),
     vscode.commands.registerCommand(Commands.toggleInlineCompletions, toggleInlineCompletions),
+    vscode.commands.registerCommand(Commands.nextEditAccept, () => nextEdit.accept()),
+    vscode.commands.registerCommand(Commands.nextEditJump, () => nextEdit.jump()),
+    vscode.commands.registerCommand(Commands.nextEditDismiss, () => nextEdit.dismiss()),
     vscode.commands.registerCommand(Commands.explainAtCursor, async () => {
       const done = status.busy();
       try {
@@ -52,6 +58,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         return;
       }
       status.setEnabled(inlineCompletionsEnabled());
+      nextEdit.configurationChanged();
       if (needsRestart(event)) {
         await restart();
       } else if (client?.isRunning()) {

@@ -1,6 +1,9 @@
 --- Ghost text from Neovim's own `vim.lsp.inline_completion` (0.12+), plus what it lacks here:
---- partial accepts, a dismiss key, and hiding while the completion menu is open.
+--- partial accepts, a dismiss key, hiding while the completion menu is open, and cancelling the request
+--- its debounce timer still sends after Insert mode was left (`ciw...<Esc>` typed fast, or repeated with
+--- `.`): the server would otherwise spend a model run on it, ahead of the next-edit suggestion.
 
+local config = require("qwen_lsp.config")
 local text_util = require("qwen_lsp.text")
 
 local api = vim.api
@@ -118,11 +121,32 @@ local function augroup_name(bufnr)
   return ("qwen_lsp.builtin.%d"):format(bufnr)
 end
 
+--- Cancel an inline completion request sent outside Insert mode (nothing would show it).
+---@param args {data: {client_id: integer, request_id: integer, request: {type: string, method: string}}}
+local function cancel_outside_insert(args)
+  local request = args.data.request
+  if request.type ~= "pending" or request.method ~= "textDocument/inlineCompletion" then
+    return
+  end
+  if api.nvim_get_mode().mode:sub(1, 1) == "i" then
+    return
+  end
+  local client_id, request_id = args.data.client_id, args.data.request_id
+  vim.schedule(function()
+    local client = vim.lsp.get_client_by_id(client_id)
+    local pending = client and client.requests[request_id]
+    if client and client.name == config.options.name and pending and pending.type == "pending" then
+      client:cancel_request(request_id)
+    end
+  end)
+end
+
 --- Turn the built-in on for a buffer the server attached to.
 ---@param bufnr integer
 function M.attach(bufnr)
   vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
   local group = api.nvim_create_augroup(augroup_name(bufnr), { clear = true })
+  api.nvim_create_autocmd("LspRequest", { group = group, buffer = bufnr, callback = cancel_outside_insert })
   api.nvim_create_autocmd({ "CompleteChanged", "TextChangedP" }, {
     group = group,
     buffer = bufnr,

@@ -1,4 +1,5 @@
---- User commands: `:QwenExplain` (the server's explain action at the cursor) and `:QwenStats`.
+--- User commands: `:QwenExplain` (the server's explain action at the cursor), `:QwenStats`, and
+--- `:QwenNextEdit [request|jump|apply|dismiss]` (next-edit suggestions).
 
 local lsp = require("qwen_lsp.lsp")
 
@@ -8,6 +9,9 @@ local M = {}
 
 M.EXPLAIN = "qwenLsp.explain"
 M.STATS = "qwenLsp/stats"
+
+--- `:QwenNextEdit` subcommands (functions of `qwen_lsp.next_edit`); the first is the default.
+M.NEXT_EDIT_ACTIONS = { "request", "jump", "apply", "dismiss" }
 
 ---@class qwen_lsp.ExplainResult
 ---@field symbol string
@@ -96,6 +100,25 @@ function M.stats()
   end)
 end
 
+--- `:QwenNextEdit {action}`: ask for next edits at the cursor now, jump to one, apply one, or hide them.
+---@param action? string
+function M.next_edit(action)
+  action = (action == nil or action == "") and M.NEXT_EDIT_ACTIONS[1] or action
+  if not vim.list_contains(M.NEXT_EDIT_ACTIONS, action) then
+    vim.notify("qwen-lsp: unknown :QwenNextEdit action " .. action, vim.log.levels.ERROR)
+    return
+  end
+  if not require("qwen_lsp.config").options.next_edit.enabled then
+    vim.notify("qwen-lsp: next-edit suggestions are off (next_edit.enabled = false)", vim.log.levels.WARN)
+    return
+  end
+  if not lsp.get_client() then
+    vim.notify("qwen-lsp is not attached to this buffer", vim.log.levels.WARN)
+    return
+  end
+  require("qwen_lsp.next_edit")[action]()
+end
+
 --- Define the user commands (redefining them is harmless).
 function M.setup()
   api.nvim_create_user_command("QwenExplain", function()
@@ -104,6 +127,15 @@ function M.setup()
   api.nvim_create_user_command("QwenStats", function()
     M.stats()
   end, { desc = "qwen-lsp: show engine counters" })
+  api.nvim_create_user_command("QwenNextEdit", function(args)
+    M.next_edit(args.fargs[1])
+  end, {
+    nargs = "?",
+    complete = function()
+      return M.NEXT_EDIT_ACTIONS
+    end,
+    desc = "qwen-lsp: next-edit suggestions (request, jump, apply, dismiss)",
+  })
 end
 
 return M

@@ -7,6 +7,16 @@
 ---@field dismiss string|false      Hide the suggestion and cancel the request in flight.
 ---@field next string|false         Show the next suggestion, when the server offered several.
 
+---@class qwen_lsp.NextEditKeymaps
+---@field jump string|false     Move the cursor to the start of the next suggested edit.
+---@field apply string|false    Apply the suggested edit under the cursor, else the one `jump` goes to.
+---@field dismiss string|false  Hide the suggested edits and cancel the request in flight.
+
+---@class qwen_lsp.NextEditConfig
+---@field enabled boolean                   Ask for next-edit suggestions; false: no requests, marks or keys.
+---@field debounce_ms integer               Pause after an edit (Normal or Insert mode) before asking.
+---@field keymaps qwen_lsp.NextEditKeymaps  Normal- and Insert-mode keys; `false` leaves a key unmapped.
+
 ---@class qwen_lsp.Config
 ---@field name string                 Client name given to `vim.lsp.config`.
 ---@field cmd string[]                Command that starts the server over stdio.
@@ -16,6 +26,7 @@
 ---@field debounce_ms integer         Pause after typing before the plugin's own ghost path asks for text.
 ---@field keymaps qwen_lsp.Keymaps    Insert-mode keys; `false` leaves a key unmapped.
 ---@field force_extmark_ghost boolean Draw ghost text with the plugin's extmarks even on 0.12+.
+---@field next_edit qwen_lsp.NextEditConfig  Next-edit suggestions (`textDocument/copilotInlineEdit`).
 ---@field init_options table          `initializationOptions` sent to the server.
 ---@field lsp table                   Merged into the `vim.lsp.config` entry (cmd_cwd, cmd_env, flags, ...).
 
@@ -62,6 +73,15 @@ M.defaults = {
     next = "<M-]>",
   },
   force_extmark_ghost = false,
+  next_edit = {
+    enabled = true,
+    debounce_ms = 500,
+    keymaps = {
+      jump = "<M-n>",
+      apply = "<M-y>",
+      dismiss = "<M-e>",
+    },
+  },
   init_options = {},
   lsp = {},
 }

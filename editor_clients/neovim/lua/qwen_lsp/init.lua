@@ -1,6 +1,7 @@
 --- qwen-lsp for Neovim 0.11+: `require("qwen_lsp").setup({})`.
 --- Ghost text comes from `vim.lsp.inline_completion` where Neovim has it (0.12+), else from the plugin's
---- own extmarks (`qwen_lsp.ghost`); both answer the same small backend interface.
+--- own extmarks (`qwen_lsp.ghost`); both answer the same small backend interface. Next-edit suggestions
+--- (`qwen_lsp.next_edit`) are shown alongside, whichever ghost-text path is used.
 
 local config = require("qwen_lsp.config")
 
@@ -29,15 +30,17 @@ local function detach(bufnr)
     require("qwen_lsp.builtin").detach(bufnr)
   end
   require("qwen_lsp.ghost").detach(bufnr)
+  require("qwen_lsp.next_edit").detach(bufnr)
 end
 
 ---@param bufnr integer
 local function attach(bufnr)
   detach(bufnr)
   M.backend().attach(bufnr)
+  require("qwen_lsp.next_edit").attach(bufnr)
 end
 
---- Configure and start. Calling it again applies the new options (keys, ghost path, server entry);
+--- Configure and start. Calling it again applies the new options (keys, ghost path, next edits, server entry);
 --- a server that is already running keeps its command until restarted.
 ---@param opts? qwen_lsp.Config|table
 function M.setup(opts)
@@ -45,7 +48,9 @@ function M.setup(opts)
   vim.api.nvim_set_hl(0, "QwenLspGhost", { link = "Comment", default = true })
   vim.api.nvim_set_hl(0, "QwenLspGhostHint", { link = "NonText", default = true })
   require("qwen_lsp.lsp").setup(options, attach, detach)
+  require("qwen_lsp.next_edit").setup()
   require("qwen_lsp.keymaps").setup(options.keymaps, M.backend)
+  require("qwen_lsp.keymaps").setup_next_edit(options.next_edit.keymaps, options.next_edit.enabled)
   require("qwen_lsp.commands").setup()
   for _, bufnr in ipairs(require("qwen_lsp.lsp").attached_buffers()) do
     attach(bufnr)
@@ -76,6 +81,13 @@ end
 ---@return boolean
 function M.visible()
   return M.backend().visible()
+end
+
+--- Next-edit suggestions: ask now, move to the next suggested edit, apply one, or hide them all.
+---@param action "request"|"jump"|"apply"|"dismiss"
+---@return boolean|nil
+function M.next_edit(action)
+  return require("qwen_lsp.next_edit")[action]()
 end
 
 --- Explain the symbol under the cursor (`:QwenExplain`).

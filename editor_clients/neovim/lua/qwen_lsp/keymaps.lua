@@ -1,10 +1,18 @@
---- Insert-mode keys. Each is an expression mapping: with a suggestion shown it acts (scheduled, since
---- expression mappings may not change text); without one it types its own key, so <Tab> still indents.
+--- Keys. Each is an expression mapping: with something to act on it acts (scheduled, since expression
+--- mappings may not change text); without, it types its own key, so <Tab> still indents.
+---  - ghost text: Insert mode (accept, accept a line or a word, dismiss, next);
+---  - next-edit suggestions: Normal and Insert mode (jump, apply, dismiss).
 
 local M = {}
 
----@type string[] keys mapped by the last `setup()`, removed before mapping again
-local mapped = {}
+---@class qwen_lsp.MappedKey
+---@field modes string[]
+---@field lhs string
+
+---@type qwen_lsp.MappedKey[] ghost-text keys mapped by the last `setup()`, removed before mapping again
+local ghost_mapped = {}
+---@type qwen_lsp.MappedKey[] next-edit keys mapped by the last `setup_next_edit()`
+local next_edit_mapped = {}
 
 ---@type table<string, fun(backend: qwen_lsp.Backend): boolean>
 local actions = {
@@ -25,28 +33,70 @@ local actions = {
   end,
 }
 
---- Map the configured keys (and unmap the ones from a previous call).
+--- The next-edit actions, by key name (functions of `qwen_lsp.next_edit`).
+local next_edit_actions = { "jump", "apply", "dismiss" }
+
+---@param mapped qwen_lsp.MappedKey[]
+local function unmap(mapped)
+  for _, key in ipairs(mapped) do
+    pcall(vim.keymap.del, key.modes, key.lhs)
+  end
+end
+
+--- Map `lhs`: when `ready()`, run `action` (scheduled) instead of the key; otherwise type the key itself.
+---@param modes string[]
+---@param lhs string
+---@param ready fun(): boolean
+---@param action fun()
+---@param desc string
+---@return qwen_lsp.MappedKey
+local function map(modes, lhs, ready, action, desc)
+  vim.keymap.set(modes, lhs, function()
+    if not ready() then
+      return lhs
+    end
+    vim.schedule(action)
+    return ""
+  end, { expr = true, replace_keycodes = true, silent = true, desc = desc })
+  return { modes = modes, lhs = lhs }
+end
+
+--- Map the configured ghost-text keys (and unmap the ones from a previous call).
 ---@param keymaps qwen_lsp.Keymaps
 ---@param get_backend fun(): qwen_lsp.Backend
 function M.setup(keymaps, get_backend)
-  for _, lhs in ipairs(mapped) do
-    pcall(vim.keymap.del, "i", lhs)
-  end
-  mapped = {}
+  unmap(ghost_mapped)
+  ghost_mapped = {}
   for name, action in pairs(actions) do
     local lhs = keymaps[name]
     if lhs then
-      vim.keymap.set("i", lhs, function()
-        local backend = get_backend()
-        if not backend.visible() then
-          return lhs
-        end
-        vim.schedule(function()
-          action(backend)
-        end)
-        return ""
-      end, { expr = true, replace_keycodes = true, silent = true, desc = "qwen-lsp: " .. name })
-      mapped[#mapped + 1] = lhs
+      ghost_mapped[#ghost_mapped + 1] = map({ "i" }, lhs, function()
+        return get_backend().visible()
+      end, function()
+        action(get_backend())
+      end, "qwen-lsp: " .. name)
+    end
+  end
+end
+
+--- Map the configured next-edit keys (and unmap the ones from a previous call); none when `enabled` is false.
+---@param keymaps qwen_lsp.NextEditKeymaps
+---@param enabled boolean
+function M.setup_next_edit(keymaps, enabled)
+  unmap(next_edit_mapped)
+  next_edit_mapped = {}
+  if not enabled then
+    return
+  end
+  local next_edit = require("qwen_lsp.next_edit")
+  for _, name in ipairs(next_edit_actions) do
+    local lhs = keymaps[name]
+    if lhs then
+      next_edit_mapped[#next_edit_mapped + 1] = map({ "n", "i" }, lhs, function()
+        return next_edit.visible()
+      end, function()
+        next_edit[name]()
+      end, "qwen-lsp: next edit " .. name)
     end
   end
 end

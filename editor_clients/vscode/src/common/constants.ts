@@ -11,13 +11,21 @@ export const Commands = {
   restart: "qwenLsp.restart",
   toggleInlineCompletions: "qwenLsp.toggleInlineCompletions",
   showLog: "qwenLsp.showLog",
+  nextEditAccept: "qwenLsp.nextEdit.accept",
+  nextEditJump: "qwenLsp.nextEdit.jump",
+  nextEditDismiss: "qwenLsp.nextEdit.dismiss",
 } as const;
+
+/** Context key: next-edit suggestions are shown (the Tab and Escape keybindings use it). */
+export const NEXT_EDIT_VISIBLE_CONTEXT = "qwenLsp.nextEditVisible";
 
 /** The server's `workspace/executeCommand` command (code actions titled "Explain ..." use it too). */
 export const SERVER_EXPLAIN_COMMAND = "qwenLsp.explain";
 /** Custom request: engine state and counters. */
 export const STATS_REQUEST = "qwenLsp/stats";
 export const STATUS_NOTIFICATION = "qwenLsp/status";
+/** Copilot's next-edit request, which the server answers with edits anywhere in the document. */
+export const INLINE_EDIT_REQUEST = "textDocument/copilotInlineEdit";
 
 /** Languages the server has a tree-sitter grammar for. */
 export const LANGUAGES = [

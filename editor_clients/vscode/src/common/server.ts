@@ -22,6 +22,12 @@ interface EngineStats {
   model?: { name?: string } | null;
 }
 
+/** The documents the server handles: files and untitled buffers in the languages it has a grammar for. */
+export const DOCUMENT_SELECTOR = LANGUAGES.flatMap((language) => [
+  { scheme: "file", language },
+  { scheme: "untitled", language },
+]);
+
 export interface ServerContext {
   output: vscode.LogOutputChannel;
   status: StatusItem;
@@ -36,10 +42,7 @@ export async function startClient(ctx: ServerContext): Promise<LanguageClient> {
   ctx.output.debug(`initializationOptions: ${JSON.stringify(userServerSettings(ctx.serverSettingKeys))}`);
   const serverOptions: ServerOptions = { command, args, options: { env: process.env } };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: LANGUAGES.flatMap((language) => [
-      { scheme: "file", language },
-      { scheme: "untitled", language },
-    ]),
+    documentSelector: DOCUMENT_SELECTOR,
     outputChannel: ctx.output,
     initializationOptions: () => userServerSettings(ctx.serverSettingKeys),
     middleware: {

@@ -69,6 +69,11 @@ export function inlineCompletionsEnabled(): boolean {
   return vscode.workspace.getConfiguration(CONFIG_SECTION).get<boolean>("completion.enabled", true);
 }
 
+/** The extension's own switch for next-edit suggestions (the server has `nextEdit.enabled`). */
+export function nextEditsEnabled(): boolean {
+  return vscode.workspace.getConfiguration(CONFIG_SECTION).get<boolean>("nextEditSuggestions", true);
+}
+
 /** Changes that need a new server process (command line, model) rather than a settings update. */
 export function needsRestart(event: vscode.ConfigurationChangeEvent): boolean {
   return ["serverCommand", "interpreter", "serverArgs", "model"].some((key) =>
