@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lsp_server.context.languages import parse
-from lsp_server.next_edit.history import MAX_UNITS, EditHistory
+from lsp_server.next_edit.history import MAX_UNITS, EditHistory, EditUnit
 from lsp_server.next_edit.predict import (
     Edit,
     NextEditInputs,
@@ -13,6 +13,8 @@ from lsp_server.next_edit.predict import (
     filter_edits,
     predicted_edits,
     prepare,
+    repeat_edit,
+    repeated_change,
 )
 
 SOURCE = """import math
@@ -178,3 +180,28 @@ def test_edits_that_undo_a_recent_edit_or_break_the_parse_are_dropped() -> None:
     kept, dropped = filter_edits(RENAMED, [undo, broken, good], units, "python")
     assert kept == [good]
     assert dropped == ["undoes a recent edit", "the file would not parse"]
+
+
+def test_the_last_edit_is_made_again_at_the_next_place_that_reads_as_before() -> None:
+    history = EditHistory()
+    history.reset(SOURCE, 1)
+    history.record(RENAMED, 2)
+    cursor = RENAMED.index("factor)") + len("factor")
+    edit = repeat_edit(RENAMED, history.units(), cursor)
+    assert edit is not None and (RENAMED[edit.start : edit.end], edit.new_text) == ("scale", "factor")
+    assert edit.start == RENAMED.index("* scale") + 2  # the next usage, whole word
+
+
+def test_changes_are_taken_as_whole_words_and_insertions_are_anchored() -> None:
+    def change(before: str, after: str) -> tuple[str, str] | None:
+        return repeated_change(EditUnit(before, after, 0, 1))
+
+    assert change("for k, v in iteritems(v)", "for k, v in v.items()") == ("iteritems(v", "v.items(")
+    assert change("class Eq(object):", "class Eq:") == ("(object)", "")
+    assert change("    def t(self):", "    def t(self, validator):") == ("self)", "self, validator)")
+    assert change("x = foo_bar(1)", "x = foo_baz(1)") == ("foo_bar", "foo_baz")
+    assert change("x = 1", "x = 1  ") is None  # nothing to find again
+    # whole words: ``scale`` is not found inside ``rescale``
+    text = "def f(scale):\n    return rescale(2)\n"
+    unit = EditUnit("def f(scale):", "def f(factor):", 0, 1)
+    assert repeat_edit(text.replace("(scale)", "(factor)"), [unit], 0) is None

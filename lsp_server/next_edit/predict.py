@@ -160,7 +160,7 @@ def repeated_change(unit: EditUnit) -> tuple[str, str] | None:
             head -= 1
         tail = max(0, tail - 1)
     old, new = before[head : len(before) - tail], after[head : len(after) - tail]
-    if "\n" in old or len(old.strip()) < 3 or not any(_is_word(char) for char in old):
+    if len(old.strip()) < 2 or not any(_is_word(char) for char in old):
         return None
     return old, new
 
