@@ -177,6 +177,14 @@ class NextEditSettings:
             "(`textDocument/copilotInlineEdit`)."
         },
     )
+    repeat: bool = attrs.field(
+        default=True,
+        metadata={
+            "description": "Offer the last edit made again at the next place that still reads as it did "
+            "before it (a rename's next usage) at once, without the model; off: the model predicts every "
+            "next edit."
+        },
+    )
     prompt_style: Literal["instruct", "zeta"] = attrs.field(
         default="instruct",
         metadata={

@@ -30,6 +30,9 @@ def describe(shape, scale):
 URI = "file:///tmp/qwen_lsp_next_edit/shapes.py"
 DEF_ROW = 3
 OPTIONS = {"model": {"nThreads": 2}, "nextEdit": {"maxTokens": 160, "debounceMs": 100}}
+MODEL_ONLY = {**OPTIONS, "nextEdit": {"maxTokens": 160, "debounceMs": 100, "repeat": False}}
+"""The model predicts every edit (no repeat of the user's last one without it)."""
+BOTH = pytest.mark.parametrize("options", [OPTIONS, MODEL_ONLY], ids=["repeat", "model"])
 INLINE_EDIT = "textDocument/copilotInlineEdit"
 
 
@@ -65,8 +68,11 @@ def inline_edit_params(line: int, character: int, version: int = 2) -> dict[str,
     }
 
 
-async def test_after_a_rename_the_next_usage_is_offered_as_a_replacement(coder_05b_path: Path) -> None:
-    async with lsp_session(coder_05b_path, options=OPTIONS) as (client, _):
+@BOTH
+async def test_after_a_rename_the_next_usage_is_offered_as_a_replacement(
+    coder_05b_path: Path, options: dict[str, Any]
+) -> None:
+    async with lsp_session(coder_05b_path, options=options) as (client, _):
         open_document(client, URI, "python", SOURCE)
         rename_parameter(client)
         usage_row = DEF_ROW + 1
@@ -81,11 +87,16 @@ async def test_after_a_rename_the_next_usage_is_offered_as_a_replacement(coder_0
         text = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
         assert text.startswith("factor"), text
         assert item.command is not None and item.command.arguments
-        assert plain(item.command.arguments[1])["kind"] == "nextEdit"
+        provenance = plain(item.command.arguments[1])
+        assert provenance["kind"] == "nextEdit"
+        assert provenance["sources"][0] == ("model" if options is MODEL_ONLY else "repeat")
 
 
-async def test_copilot_inline_edit_returns_an_edit_on_a_later_line(coder_05b_path: Path) -> None:
-    async with lsp_session(coder_05b_path, options=OPTIONS) as (client, _):
+@BOTH
+async def test_copilot_inline_edit_returns_an_edit_on_a_later_line(
+    coder_05b_path: Path, options: dict[str, Any]
+) -> None:
+    async with lsp_session(coder_05b_path, options=options) as (client, _):
         open_document(client, URI, "python", SOURCE)
         column = rename_parameter(client)
         result = plain(
@@ -101,10 +112,12 @@ async def test_copilot_inline_edit_returns_an_edit_on_a_later_line(coder_05b_pat
         assert first["text"] == "factor"
         assert first["textDocument"] == {"uri": URI, "version": 2}
         assert all(edit["textDocument"]["version"] == 2 for edit in edits)
+        sources = first["command"]["arguments"][1]["sources"]
+        assert sources[0] == ("model" if options is MODEL_ONLY else "repeat")
 
 
 async def test_cancel_stops_a_next_edit_prediction(coder_05b_path: Path) -> None:
-    options = {**OPTIONS, "nextEdit": {"maxTokens": 400, "debounceMs": 0}}
+    options = {**OPTIONS, "nextEdit": {"maxTokens": 400, "debounceMs": 0, "repeat": False}}
     async with lsp_session(coder_05b_path, options=options) as (client, _):
         open_document(client, URI, "python", SOURCE)
         column = rename_parameter(client)

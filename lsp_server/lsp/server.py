@@ -33,7 +33,12 @@ from lsp_server.engine.engine import Engine
 from lsp_server.logs import one_line_reason
 from lsp_server.model_api import EngineEvent, EngineState, GenerationRequest, GenerationResult
 from lsp_server.next_edit.predict import NextEditInputs
-from lsp_server.next_edit.service import Prediction, finish_next_edit, make_next_edit_request
+from lsp_server.next_edit.service import (
+    Prediction,
+    finish_next_edit,
+    make_next_edit_request,
+    repeated_prediction,
+)
 from lsp_server.pause import collect_at_pause
 from lsp_server.prompt.templates import PromptLibrary
 from lsp_server.scheduling import CompletionService
@@ -452,6 +457,9 @@ class QwenLanguageServer(LanguageServer):
             units,
             document.tree if document is not None and document.current else None,
         )
+        quick = repeated_prediction(inputs) if settings.repeat else None
+        if quick is not None:
+            return quick, snapshot
         # One prediction per document, place and version: an inline completion and a copilotInlineEdit
         # request for the same keystroke share it (a client sends both).
         key = (uri, snapshot.version, position.line, position.character)

@@ -185,8 +185,7 @@ def repeat_edit(text: str, units: Sequence[EditUnit], cursor: int) -> Edit | Non
     """The last unit's change made again at the next place that still reads as it did before it.
 
     The next such place after the cursor, else the first from the top; whole words only. This is the
-    edit the user is most likely to make next after a rename or a changed call; the model's rewrite
-    may still do better (adapt it), so it is offered along with the model's edits.
+    edit the user is most likely to make next after a rename or a changed call.
     """
     if not units:
         return None

@@ -1,8 +1,11 @@
-"""A next-edit prediction as one engine request, and its answer as edits (no LSP types here).
+"""A next-edit prediction: the user's last edit repeated, or one engine request (no LSP types here).
 
-What the user sees: a suggested replacement somewhere near the cursor after an edit settles, at a lower
-priority than the completion of what they are typing (typing preempts it), cancelled when they type on,
-with its own provenance (the edits it was based on, the region, the tokens it cost, what was dropped).
+What the user sees: a suggested replacement after an edit settles. When the last edit's old text is
+still somewhere in the file (a rename's next usage, the next call still written the old way) the same
+edit is offered there at once, with no model (``nextEdit.repeat``); otherwise the model rewrites the
+region around the cursor, at a lower priority than the completion of what they are typing (typing
+preempts it), cancelled when they type on. Each carries its own provenance (the edits it was based on,
+where the suggestion came from, the region, the tokens it cost, what was dropped).
 """
 
 from __future__ import annotations
@@ -89,6 +92,22 @@ def make_next_edit_request(
     )
 
 
+def repeated_prediction(inputs: NextEditInputs) -> Prediction | None:
+    """The user's last edit made again at its next place, when there is one: no model needed.
+
+    On the release-diff benchmark this is the right next edit far more often than a small model's
+    rewrite, and it costs a text search instead of seconds of decoding (docs/BENCHMARKS.md).
+    """
+    repeat = repeat_edit(inputs.text, inputs.units, inputs.cursor)
+    if repeat is None:
+        return None
+    kept, dropped = filter_edits(inputs.text, [repeat], inputs.units, inputs.language)
+    if not kept:
+        return None
+    provenance = {"kind": "nextEdit", "edits": len(inputs.units), "sources": ["repeat"], "dropped": dropped}
+    return Prediction(tuple(kept), provenance)
+
+
 def finish_next_edit(inputs: NextEditInputs, result: GenerationResult, notes: dict[str, Any]) -> Prediction:
     """The edits of a finished request (filtered: see ``predict.filter_edits``)."""
     prepared: PreparedPrompt | None = notes.get("prepared")
@@ -112,13 +131,7 @@ def finish_next_edit(inputs: NextEditInputs, result: GenerationResult, notes: di
     provenance["region"] = [prepared.region.start_row, prepared.region.end_row]
     finished = result.stop_reason in ("stop_rule", "eos")
     edits = predicted_edits(prepared, result.text, finished)
-    repeat = repeat_edit(inputs.text, inputs.units, inputs.cursor)
-    if repeat is not None:
-        # The user's own pattern goes first, and wins where the model's rewrite touched the same place
-        # (on the release-diff benchmark the model's own edit there was never the right one).
-        others = [edit for edit in edits if edit.end < repeat.start or edit.start > repeat.end]
-        edits = [repeat, *others]
     kept, dropped = filter_edits(inputs.text, edits, inputs.units, inputs.language)
     provenance["dropped"] = dropped
-    provenance["sources"] = ["repeat" if edit is repeat else "model" for edit in kept]
+    provenance["sources"] = ["model"] * len(kept)
     return Prediction(tuple(kept), provenance)
