@@ -205,3 +205,23 @@ def test_changes_are_taken_as_whole_words_and_insertions_are_anchored() -> None:
     text = "def f(scale):\n    return rescale(2)\n"
     unit = EditUnit("def f(scale):", "def f(factor):", 0, 1)
     assert repeat_edit(text.replace("(scale)", "(factor)"), [unit], 0) is None
+
+
+def test_both_prompt_styles_render_the_diffs_and_the_marked_region() -> None:
+    from lsp_server.next_edit.predict import template_variables
+    from lsp_server.prompt.templates import PromptLibrary
+
+    history = EditHistory()
+    history.reset(SOURCE, 1)
+    history.record(RENAMED, 2)
+    cursor = RENAMED.index("factor)") + len("factor")
+    inputs = NextEditInputs(RENAMED, cursor, "python", "shapes.py", tuple(history.units()))
+    variables = template_variables(inputs, prepare(inputs, len))
+    library = PromptLibrary()
+    instruct = library.render("next_edit", **variables).text
+    zeta = library.render("next_edit_zeta", **variables).text
+    for text in (instruct, zeta):
+        assert "-def describe(shape, scale):" in text and "+def describe(shape, factor):" in text
+    assert "factor<|user_cursor|>)" in instruct
+    assert "### User Edits:" in zeta and "### Response:" in zeta
+    assert "<|editable_region_start|>\n" in zeta and "factor<|user_cursor_is_here|>)" in zeta

@@ -30,7 +30,9 @@ from lsp_server.next_edit.history import EditUnit
 from lsp_server.prompt.chat import chat_tokens
 
 CURSOR = "<|user_cursor|>"
-"""Where the cursor is in the region shown to the model."""
+"""Where the cursor is in the region shown to the model (Zeta 2's marker)."""
+ZETA1_CURSOR = "<|user_cursor_is_here|>"
+"""The cursor marker of Zeta 1's prompt format (``nextEdit.promptStyle`` zeta)."""
 REGION_START = "<|editable_region_start|>"
 REGION_END = "<|editable_region_end|>"
 ROWS_BEFORE = 8
@@ -294,6 +296,7 @@ def template_variables(inputs: NextEditInputs, prepared: PreparedPrompt) -> dict
         "edits": list(prepared.diffs),
         "before": prepared.before,
         "region": prepared.shown,
+        "region_zeta1": prepared.shown.replace(CURSOR, ZETA1_CURSOR),
         "after": prepared.after,
         "cursor": CURSOR,
         "region_start": REGION_START,
@@ -329,6 +332,10 @@ def text_prompt(text: str, opening: str) -> Callable[[ModelInfo, Tokenizer], Pro
     return build
 
 
+def _unmarked(generated: str) -> str:
+    return generated.replace(CURSOR, "").replace(ZETA1_CURSOR, "")
+
+
 def _answer_lines(generated: str) -> tuple[list[str], bool]:
     """The rewritten lines in what the model wrote after the opening, and whether the answer ended."""
     for marker in ("```", REGION_END):
@@ -347,7 +354,7 @@ class NextEditStop:
 
     def check(self, generated: str) -> int | None:
         """The cut in ``generated``: after the lines that settle the prediction, else None."""
-        lines, ended = _answer_lines(generated.replace(CURSOR, ""))
+        lines, ended = _answer_lines(_unmarked(generated))
         if ended:
             return len(generated)
         changed = False
@@ -378,7 +385,7 @@ def predicted_edits(prepared: PreparedPrompt, generated: str, finished: bool) ->
     ``finished``: the answer ended (closing fence, or the stop rule settled it); otherwise a change at
     the very end may be cut short and is not offered.
     """
-    lines, ended = _answer_lines(generated.replace(CURSOR, "") + ("" if generated.endswith("\n") else "\n"))
+    lines, ended = _answer_lines(_unmarked(generated) + ("" if generated.endswith("\n") else "\n"))
     following = list(prepared.following)
     matcher = difflib.SequenceMatcher(a=following, b=lines, autojunk=False)
     opcodes = matcher.get_opcodes()
