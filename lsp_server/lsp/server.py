@@ -420,6 +420,22 @@ class QwenLanguageServer(LanguageServer):
         logger.debug("completion provenance for %s:%s: %s", uri, position.line, completion.provenance)
         return completion, plan
 
+    def next_edit_inline(self, uri: str, position: types.Position) -> bool:
+        """Whether an inline completion request here may be answered with a next edit.
+
+        Only where no completion is planned (mid-line, before code) and away from the lines of the last
+        edit: while the user types at that edit, the model's state belongs to their completions (a
+        prediction there would make the next keystroke re-read the whole prompt).
+        """
+        if not self.settings.next_edit.enabled or not isinstance(self.plan_completion(uri, position), Skip):
+            return False
+        history = self.context.histories.get(uri)
+        units = history.units() if history is not None else []
+        if not units:
+            return False
+        last = units[-1]
+        return not last.start_row <= position.line <= last.start_row + last.after.count("\n")
+
     async def next_edit(
         self, uri: str, position: types.Position
     ) -> tuple[Prediction, DocumentSnapshot] | None:

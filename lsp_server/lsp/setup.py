@@ -89,12 +89,11 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
     ) -> types.InlineCompletionList:
         outcome = await ls.complete(params.text_document.uri, params.position)
         if outcome is None:
-            found = await ls.next_edit(params.text_document.uri, params.position)
-            near = (
-                None
-                if found is None
-                else _next_edit_item(ls, params.text_document.uri, params.position, found)
-            )
+            uri = params.text_document.uri
+            if not ls.next_edit_inline(uri, params.position):
+                return types.InlineCompletionList(items=[])
+            found = await ls.next_edit(uri, params.position)
+            near = None if found is None else _next_edit_item(ls, uri, params.position, found)
             return types.InlineCompletionList(items=[] if near is None else [near])
         completion, _plan = outcome
         # InlineCompletionItem has no `data`: how the suggestion was made rides in the accept command.
