@@ -16,17 +16,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 
 from tests.conftest import inline_completion, items_of, lsp_session, open_document, plain, stats
+from tests.next_edit_sample import SOURCE
 
-SOURCE = """import math
-
-
-def describe(shape, scale):
-    area = shape.area() * scale
-    print("area", area)
-    perimeter = shape.perimeter() * scale
-    print("perimeter", perimeter)
-    return area + perimeter
-"""
 URI = "file:///tmp/qwen_lsp_next_edit/shapes.py"
 DEF_ROW = 3
 OPTIONS = {"model": {"nThreads": 2}, "nextEdit": {"maxTokens": 160, "debounceMs": 100}}

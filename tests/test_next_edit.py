@@ -16,18 +16,7 @@ from lsp_server.next_edit.predict import (
     repeat_edit,
     repeated_change,
 )
-
-SOURCE = """import math
-
-
-def describe(shape, scale):
-    area = shape.area() * scale
-    print("area", area)
-    perimeter = shape.perimeter() * scale
-    print("perimeter", perimeter)
-    return area + perimeter
-"""
-RENAMED = SOURCE.replace("(shape, scale)", "(shape, factor)")
+from tests.next_edit_sample import RENAMED, SOURCE
 
 
 def typed(history: EditHistory, text: str, at: int, word: str, version: int) -> tuple[str, int]:

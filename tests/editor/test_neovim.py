@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests import next_edit_sample
 from tests.conftest import REPO
 
 PLUGIN = REPO / "editor_clients" / "neovim"
@@ -281,16 +282,7 @@ def test_statusline_says_when_the_remote_model_server_is_out_of_reach(tmp_path: 
 
 # Next-edit suggestions need a model that follows an instruction: Qwen2.5-Coder-0.5B-Instruct. Renaming
 # `scale` in the def line makes it suggest the same rename on the later usages.
-NEXT_EDIT_SOURCE = """import math
-
-
-def describe(shape, scale):
-    area = shape.area() * scale
-    print("area", area)
-    perimeter = shape.perimeter() * scale
-    print("perimeter", perimeter)
-    return area + perimeter
-"""
+NEXT_EDIT_SOURCE = next_edit_sample.SOURCE
 NEXT_EDIT_RENAMED = NEXT_EDIT_SOURCE.replace("shape, scale", "shape, factor")
 NEXT_EDIT_OPTIONS = {
     "model": {"nThreads": 1},

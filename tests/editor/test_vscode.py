@@ -30,6 +30,7 @@ import pytest
 
 from lsp_server import settings_schema
 from lsp_server.settings import Settings
+from tests import next_edit_sample
 from tests.conftest import REPO, coder_05b_gguf, smollm2_gguf
 
 EXTENSION = REPO / "editor_clients" / "vscode"
@@ -49,16 +50,7 @@ TYPED = "print(os.path.join("
 MAX_TOKENS_SINGLE_LINE = 16
 
 NEXT_EDIT_FILE = "shapes.py"
-NEXT_EDIT_START = """import math
-
-
-def describe(shape, scale):
-    area = shape.area() * scale
-    print("area", area)
-    perimeter = shape.perimeter() * scale
-    print("perimeter", perimeter)
-    return area + perimeter
-"""
+NEXT_EDIT_START = next_edit_sample.SOURCE
 RENAME_LINE = 3  # 0-based: `def describe(shape, scale):`, renamed by typing with the cursor after `scale`
 RENAME = {"line": RENAME_LINE, "fromEnd": len("):"), "oldName": "scale", "newName": "factor"}
 USAGE_LINES = (4, 6)  # 0-based: `area = ... * scale` and `perimeter = ... * scale`
