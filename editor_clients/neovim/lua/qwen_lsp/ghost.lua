@@ -3,6 +3,7 @@
 --- Debounced on TextChangedI/CursorMovedI; a newer request cancels the one in flight, and a reply for a
 --- stale `changedtick` or cursor is dropped. Hidden while the completion menu is open.
 
+local buffer_state = require("qwen_lsp.buffer_state")
 local config = require("qwen_lsp.config")
 local lsp = require("qwen_lsp.lsp")
 local text_util = require("qwen_lsp.text")
@@ -24,8 +25,8 @@ M.ns = api.nvim_create_namespace("qwen_lsp.ghost")
 ---@field items string[]              suggestions (text still to insert at row/col)
 ---@field index integer               the one shown
 
----@type table<integer, qwen_lsp.GhostState>
-local states = {}
+local store = buffer_state.new("qwen_lsp.ghost")
+local states = store.states --[[@as table<integer, qwen_lsp.GhostState>]]
 
 ---@param bufnr integer
 ---@return qwen_lsp.GhostState
@@ -48,19 +49,7 @@ local function in_insert_mode()
   return api.nvim_get_mode().mode:sub(1, 1) == "i"
 end
 
----@param st qwen_lsp.GhostState
-local function cancel(st)
-  if st.timer then
-    st.timer:stop()
-  end
-  if st.request_id and st.client_id then
-    local client = vim.lsp.get_client_by_id(st.client_id)
-    if client then
-      client:cancel_request(st.request_id)
-    end
-  end
-  st.request_id, st.client_id = nil, nil
-end
+local cancel = buffer_state.cancel
 
 ---@param bufnr integer
 local function hide(bufnr)
@@ -316,15 +305,10 @@ function M.next(bufnr)
   return true
 end
 
----@param bufnr integer
-local function augroup_name(bufnr)
-  return ("qwen_lsp.ghost.%d"):format(bufnr)
-end
-
 --- Start drawing suggestions in a buffer the server attached to.
 ---@param bufnr integer
 function M.attach(bufnr)
-  local group = api.nvim_create_augroup(augroup_name(bufnr), { clear = true })
+  local group = store:augroup(bufnr)
   api.nvim_create_autocmd({ "TextChangedI", "CursorMovedI" }, {
     group = group,
     buffer = bufnr,
@@ -365,27 +349,15 @@ function M.attach(bufnr)
       end)
     end,
   })
-  api.nvim_create_autocmd({ "BufUnload", "BufWipeout" }, {
-    group = group,
-    buffer = bufnr,
-    callback = function()
-      M.detach(bufnr)
-    end,
-  })
+  store:detach_on_unload(group, bufnr, function()
+    M.detach(bufnr)
+  end)
 end
 
 --- Stop drawing suggestions in a buffer.
 ---@param bufnr integer
 function M.detach(bufnr)
-  pcall(api.nvim_del_augroup_by_name, augroup_name(bufnr))
-  local st = states[bufnr]
-  if st then
-    cancel(st)
-    if st.timer and not st.timer:is_closing() then
-      st.timer:close()
-    end
-    states[bufnr] = nil
-  end
+  store:forget(bufnr)
   hide(bufnr)
 end
 

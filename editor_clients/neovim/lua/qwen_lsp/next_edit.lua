@@ -6,6 +6,7 @@
 --- others stay shown, moved along with the text), `dismiss` hides them. Typing again cancels the request
 --- in flight and hides what is shown; a reply for another document version is dropped.
 
+local buffer_state = require("qwen_lsp.buffer_state")
 local config = require("qwen_lsp.config")
 local lsp = require("qwen_lsp.lsp")
 
@@ -38,8 +39,8 @@ local track_ns = api.nvim_create_namespace("qwen_lsp.next_edit.track")
 ---@field end_row integer
 ---@field end_col integer  exclusive
 
----@type table<integer, qwen_lsp.NextEditState>
-local states = {}
+local store = buffer_state.new("qwen_lsp.next_edit")
+local states = store.states --[[@as table<integer, qwen_lsp.NextEditState>]]
 
 ---@param bufnr integer
 ---@return qwen_lsp.NextEditState
@@ -70,19 +71,7 @@ local function in_editing_mode()
   return mode == "n" or mode:sub(1, 1) == "i"
 end
 
----@param st qwen_lsp.NextEditState
-local function cancel(st)
-  if st.timer then
-    st.timer:stop()
-  end
-  if st.request_id and st.client_id then
-    local client = vim.lsp.get_client_by_id(st.client_id)
-    if client then
-      client:cancel_request(st.request_id)
-    end
-  end
-  st.request_id, st.client_id = nil, nil
-end
+local cancel = buffer_state.cancel
 
 --- Forget the suggested edits and what is drawn for them.
 ---@param bufnr integer
@@ -454,11 +443,6 @@ function M.dismiss(bufnr)
   return was_visible
 end
 
----@param bufnr integer
-local function augroup_name(bufnr)
-  return ("qwen_lsp.next_edit.%d"):format(bufnr)
-end
-
 --- Start suggesting next edits in a buffer the server attached to (nothing when the feature is off).
 ---@param bufnr integer
 function M.attach(bufnr)
@@ -467,7 +451,7 @@ function M.attach(bufnr)
     return
   end
   state(bufnr).tick = api.nvim_buf_get_changedtick(bufnr)
-  local group = api.nvim_create_augroup(augroup_name(bufnr), { clear = true })
+  local group = store:augroup(bufnr)
   api.nvim_create_autocmd({ "TextChanged", "TextChangedI" }, {
     group = group,
     buffer = bufnr,
@@ -475,27 +459,15 @@ function M.attach(bufnr)
       on_change(bufnr)
     end,
   })
-  api.nvim_create_autocmd({ "BufUnload", "BufWipeout" }, {
-    group = group,
-    buffer = bufnr,
-    callback = function()
-      M.detach(bufnr)
-    end,
-  })
+  store:detach_on_unload(group, bufnr, function()
+    M.detach(bufnr)
+  end)
 end
 
 --- Stop suggesting next edits in a buffer.
 ---@param bufnr integer
 function M.detach(bufnr)
-  pcall(api.nvim_del_augroup_by_name, augroup_name(bufnr))
-  local st = states[bufnr]
-  if st then
-    cancel(st)
-    if st.timer and not st.timer:is_closing() then
-      st.timer:close()
-    end
-    states[bufnr] = nil
-  end
+  store:forget(bufnr)
   clear(bufnr)
 end
 
