@@ -24,10 +24,10 @@ import tree_sitter
 
 from lsp_server.context.assemble import ContextBudget, assemble_file_context
 from lsp_server.context.languages import parse
+from lsp_server.context.syntax_tree import common_prefix_length, common_suffix_length
 from lsp_server.document import lines_of
 from lsp_server.model_api import ModelInfo, PromptLayout, PromptPiece, Tokenizer
 from lsp_server.next_edit.history import EditUnit
-from lsp_server.prompt.chat import chat_tokens
 
 CURSOR = "<|user_cursor|>"
 """Where the cursor is in the region shown to the model (Zeta 2's marker)."""
@@ -136,8 +136,8 @@ def repeated_change(unit: EditUnit) -> tuple[str, str] | None:
     None when it only inserted, or the replaced text is too short to find again.
     """
     before, after = unit.before, unit.after
-    head = _common_head(before, after)
-    tail = _common_tail(before[head:], after[head:])
+    head = common_prefix_length(before, after)
+    tail = common_suffix_length(before, after, min(len(before), len(after)) - head)
 
     def cuts_word_at_start() -> bool:
         inside = [
@@ -304,21 +304,6 @@ def template_variables(inputs: NextEditInputs, prepared: PreparedPrompt) -> dict
     }
 
 
-def chat_prompt(
-    messages: Sequence[dict[str, str]], opening: str
-) -> Callable[[ModelInfo, Tokenizer], PromptLayout]:
-    """The instruct style: the messages in the model's chat template, the answer opened with ``opening``."""
-
-    def build(info: ModelInfo, tok: Tokenizer) -> PromptLayout:
-        tokens = chat_tokens(messages, info, tok)
-        opened = tok(opening)
-        pieces = (PromptPiece("chat", len(tokens)), PromptPiece("answer-start", len(opened)))
-        messages_pairs = tuple((message["role"], message["content"]) for message in messages)
-        return PromptLayout((*tokens, *opened), pieces, fim=False, messages=messages_pairs, prefill=opening)
-
-    return build
-
-
 def text_prompt(text: str, opening: str) -> Callable[[ModelInfo, Tokenizer], PromptLayout]:
     """A raw-text prompt (the ``zeta`` style: the format Zeta was trained on), the answer opened too."""
 
@@ -404,29 +389,11 @@ def predicted_edits(prepared: PreparedPrompt, generated: str, finished: bool) ->
             continue
         old = "".join(line + "\n" for line in following[i1:i2])
         new = "".join(line + "\n" for line in lines[j1:j2])
-        head = _common_head(old, new)
-        tail = _common_tail(old[head:], new[head:])
+        head = common_prefix_length(old, new)
+        tail = common_suffix_length(old, new, min(len(old), len(new)) - head)
         start = starts[i1] + head
         edits.append(Edit(start, start + len(old) - head - tail, new[head : len(new) - tail]))
     return edits
-
-
-def _common_head(a: str, b: str) -> int:
-    count = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        count += 1
-    return count
-
-
-def _common_tail(a: str, b: str) -> int:
-    count = 0
-    for x, y in zip(reversed(a), reversed(b), strict=False):
-        if x != y:
-            break
-        count += 1
-    return min(count, len(a), len(b))
 
 
 def apply_edits(text: str, edits: Sequence[Edit]) -> str:

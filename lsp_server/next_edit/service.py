@@ -22,7 +22,6 @@ from lsp_server.next_edit.predict import (
     NextEditInputs,
     NextEditStop,
     PreparedPrompt,
-    chat_prompt,
     fence_opening,
     filter_edits,
     predicted_edits,
@@ -31,6 +30,7 @@ from lsp_server.next_edit.predict import (
     template_variables,
     text_prompt,
 )
+from lsp_server.prompt.styles import chat_completion_prompt
 from lsp_server.prompt.templates import PromptLibrary
 from lsp_server.settings import NextEditSettings
 
@@ -74,7 +74,7 @@ def make_next_edit_request(
             user = prompts.render("next_edit", **variables).text
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             opening = fence_opening(inputs.language) + prepared.opening
-            layout = chat_prompt(messages, opening)(info, tok)
+            layout = chat_completion_prompt(messages, opening)(info, tok)
         stop.rule = NextEditStop(prepared.following)
         notes["prepared"] = prepared
         notes["context_ms"] = (time.perf_counter() - started) * 1000
