@@ -29,6 +29,15 @@ def typed(history: EditHistory, text: str, at: int, word: str, version: int) -> 
     return text, version
 
 
+def renamed() -> tuple[EditHistory, NextEditInputs]:
+    """The history after the rename on the def line, and the inputs with the cursor after ``factor``."""
+    history = EditHistory()
+    history.reset(SOURCE, 1)
+    history.record(RENAMED, 2)
+    cursor = RENAMED.index("factor)") + len("factor")
+    return history, NextEditInputs(RENAMED, cursor, "python", "shapes.py", tuple(history.units()))
+
+
 def test_typing_a_word_is_one_unit_and_its_diff_has_the_documents_line_numbers() -> None:
     history = EditHistory()
     history.reset(SOURCE, 1)
@@ -109,28 +118,20 @@ def test_the_region_is_around_the_cursor_at_statement_boundaries() -> None:
 
 
 def test_the_answer_is_opened_after_the_line_just_edited() -> None:
-    history = EditHistory()
-    history.reset(SOURCE, 1)
-    history.record(RENAMED, 2)
-    cursor = RENAMED.index("factor)") + len("factor")
-    inputs = NextEditInputs(RENAMED, cursor, "python", "shapes.py", tuple(history.units()))
+    _history, inputs = renamed()
     prepared = prepare(inputs, lambda text: len(text) // 3)
     assert prepared.opening.endswith("def describe(shape, factor):\n")
     assert prepared.following[0] == "    area = shape.area() * scale"
     assert "factor<|user_cursor|>)" in prepared.shown
     # At the next usage instead, the model may rewrite the cursor's own line.
     usage = RENAMED.index("* scale") + 2
-    moved = prepare(NextEditInputs(RENAMED, usage, "python", "shapes.py", tuple(history.units())), len)
+    moved = prepare(NextEditInputs(RENAMED, usage, "python", "shapes.py", inputs.units), len)
     assert moved.following[0] == "    area = shape.area() * scale"
     assert moved.opening.endswith("def describe(shape, factor):\n")
 
 
 def test_a_rewrite_becomes_the_smallest_edits() -> None:
-    history = EditHistory()
-    history.reset(SOURCE, 1)
-    history.record(RENAMED, 2)
-    cursor = RENAMED.index("factor)") + len("factor")
-    inputs = NextEditInputs(RENAMED, cursor, "python", "shapes.py", tuple(history.units()))
+    _history, inputs = renamed()
     prepared = prepare(inputs, len)
     rewrite = "\n".join(prepared.following).replace("scale", "factor") + "\n```"
     edits = predicted_edits(prepared, rewrite, finished=True)
@@ -200,11 +201,7 @@ def test_both_prompt_styles_render_the_diffs_and_the_marked_region() -> None:
     from lsp_server.next_edit.predict import template_variables
     from lsp_server.prompt.templates import PromptLibrary
 
-    history = EditHistory()
-    history.reset(SOURCE, 1)
-    history.record(RENAMED, 2)
-    cursor = RENAMED.index("factor)") + len("factor")
-    inputs = NextEditInputs(RENAMED, cursor, "python", "shapes.py", tuple(history.units()))
+    _history, inputs = renamed()
     variables = template_variables(inputs, prepare(inputs, len))
     library = PromptLibrary()
     instruct = library.render("next_edit", **variables).text
