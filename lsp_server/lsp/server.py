@@ -407,12 +407,18 @@ class QwenLanguageServer(LanguageServer):
         negotiated = self.workspace.position_encoding
         return str(getattr(negotiated, "value", negotiated) or "utf-16")
 
-    async def complete(self, uri: str, position: types.Position) -> tuple[Completion, CompletionPlan] | None:
-        """Answer one completion request (cache, running generation or a new one: see scheduling)."""
+    async def complete(
+        self, uri: str, position: types.Position
+    ) -> tuple[Completion, CompletionPlan] | Skip | None:
+        """Answer one completion request (cache, running generation or a new one: see scheduling).
+
+        ``Skip`` when no completion is planned here (the reason says why), None when the planned one came
+        to nothing or the document changed meanwhile.
+        """
         plan = self.plan_completion(uri, position)
         if isinstance(plan, Skip):
             logger.debug("no completion at %s:%s: %s", uri, position.line, plan.reason)
-            return None
+            return plan
         completion = await self.completions.complete(plan)
         current = self.snapshot(uri)
         if completion is None or current is None or current.version != plan.snapshot.version:
@@ -423,11 +429,12 @@ class QwenLanguageServer(LanguageServer):
     def next_edit_inline(self, uri: str, position: types.Position) -> bool:
         """Whether an inline completion request here may be answered with a next edit.
 
-        Only where no completion is planned (mid-line, before code) and away from the lines of the last
-        edit: while the user types at that edit, the model's state belongs to their completions (a
-        prediction there would make the next keystroke re-read the whole prompt).
+        Only where no completion is planned (mid-line, before code; the caller knows: ``complete``
+        returned its ``Skip``) and away from the lines of the last edit: while the user types at that
+        edit, the model's state belongs to their completions (a prediction there would make the next
+        keystroke re-read the whole prompt).
         """
-        if not self.settings.next_edit.enabled or not isinstance(self.plan_completion(uri, position), Skip):
+        if not self.settings.next_edit.enabled:
             return False
         history = self.context.histories.get(uri)
         units = history.units() if history is not None else []

@@ -10,6 +10,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from lsp_server.completion import Skip
 from lsp_server.document import DocumentSnapshot, locate, offset_of, position_at
 from lsp_server.lsp import actions, configuration
 from lsp_server.lsp.server import QwenLanguageServer
@@ -89,6 +90,8 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
     ) -> types.InlineCompletionList:
         outcome = await ls.complete(params.text_document.uri, params.position)
         if outcome is None:
+            return types.InlineCompletionList(items=[])
+        if isinstance(outcome, Skip):
             uri = params.text_document.uri
             if not ls.next_edit_inline(uri, params.position):
                 return types.InlineCompletionList(items=[])
@@ -114,7 +117,7 @@ def create_server(settings: Settings | None = None) -> QwenLanguageServer:
         if ls.client_has_inline_completion:
             return types.CompletionList(is_incomplete=True, items=[])
         outcome = await ls.complete(params.text_document.uri, params.position)
-        if outcome is None:
+        if outcome is None or isinstance(outcome, Skip):
             return types.CompletionList(is_incomplete=True, items=[])
         completion, _plan = outcome
         text = completion.text
