@@ -142,8 +142,50 @@ def extmark_run(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) ->
     )
 
 
+EDIT_BUFFER = "a = 1\nb = 2\nc = 3"  # three lines; the file ends with a newline, which Neovim keeps implicit
+
+
+def lsp_edit(start: tuple[int, int], end: tuple[int, int], text: str) -> dict[str, Any]:
+    return {
+        "range": {
+            "start": {"line": start[0], "character": start[1]},
+            "end": {"line": end[0], "character": end[1]},
+        },
+        "text": text,
+    }
+
+
+# Edits as the server sends them, some ending just past the last line (line 3, character 0).
+EDIT_CASES = [
+    lsp_edit((1, 4), (1, 5), "20"),  # inside a line
+    lsp_edit((1, 0), (3, 0), "b = 20\nc = 30\n"),  # the last two lines, through the final newline
+    lsp_edit((3, 0), (3, 0), "d = 4\n"),  # a line added at the end
+    lsp_edit((3, 0), (3, 0), "d = 4"),  # the same without its newline
+    lsp_edit((2, 0), (3, 0), ""),  # the last line deleted
+    lsp_edit((2, 0), (3, 0), "\n"),  # the last line emptied
+    lsp_edit((0, 0), (3, 0), ""),  # everything deleted
+    lsp_edit((4, 0), (4, 0), "x"),  # outside the document: dropped
+]
+
+
+def applied_as_lsp(text: str, edit: dict[str, Any]) -> str | None:
+    """The buffer text after ``edit`` as the LSP sees it, with the file's final newline taken off again."""
+    lines = (text + "\n").split("\n")
+    start, end = edit["range"]["start"], edit["range"]["end"]
+    if end["line"] >= len(lines):
+        return None
+
+    def offset(position: dict[str, int]) -> int:
+        return sum(len(line) + 1 for line in lines[: position["line"]]) + position["character"]
+
+    document = text + "\n"
+    result = document[: offset(start)] + edit["text"] + document[offset(end) :]
+    return result.removesuffix("\n")
+
+
 def test_setup_is_idempotent(tmp_path: Path) -> None:
-    run = run_nvim(tmp_path, {"mode": "setup"})
+    cases = [{"text": EDIT_BUFFER, "edit": edit} for edit in EDIT_CASES]
+    run = run_nvim(tmp_path, {"mode": "setup", "edit_cases": cases})
     assert run["ok"], describe(run)
     # The second setup() replaced the first one's keys, config entry and autocommands.
     ghost_keys = ["<Tab>", "<M-C-Right>", "<M-Right>", "<C-]>", "<M-]>"]
@@ -158,6 +200,8 @@ def test_setup_is_idempotent(tmp_path: Path) -> None:
     # (0.11), where the plugin also announces inline completion itself.
     assert run["backends"] == {"default": True, "forced": True, "without_builtin": True}
     assert run["capabilities"]["textDocument"]["inlineCompletion"] == {"dynamicRegistration": False}
+    # A next edit lands in the buffer as the LSP edit does in the file, also past the last line.
+    assert run["applied_edits"] == [applied_as_lsp(EDIT_BUFFER, edit) for edit in EDIT_CASES]
     assert run["parts"] == {
         "word": "os",
         "line": 'os.getcwd(), "a")',

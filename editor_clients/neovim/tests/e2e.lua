@@ -13,6 +13,7 @@
 ---@field init_options table  initializationOptions for the server
 ---@field show_document boolean|nil  false: tell the server that Neovim cannot show documents
 ---@field next_edit_enabled boolean|nil  next_edit mode: the plugin's `next_edit.enabled`
+---@field edit_cases {text: string, edit: table}[]|nil  setup mode: LSP edits to map into a buffer and apply
 ---@field timeout_s number   whole-run deadline
 ---@field wait_s number      longest wait for one model answer
 
@@ -415,6 +416,21 @@ local function run_setup()
     line_after_newline = text.part("\n    return x\ny", "line"),
     all = text.part(sample, "all"),
   }
+
+  -- Next-edit ranges in buffer bytes: each case's edit applied to a scratch buffer holding its text.
+  out.applied_edits = {}
+  local next_edit = require("qwen_lsp.next_edit")
+  local scratch = api.nvim_create_buf(false, true)
+  for _, case in ipairs(scenario.edit_cases or {}) do
+    api.nvim_buf_set_lines(scratch, 0, -1, false, vim.split(case.text, "\n", { plain = true }))
+    local at = next_edit.buffer_edit(scratch, case.edit, "utf-16")
+    if at then
+      api.nvim_buf_set_text(scratch, at.row, at.col, at.end_row, at.end_col, vim.split(at.text, "\n", { plain = true }))
+      out.applied_edits[#out.applied_edits + 1] = table.concat(api.nvim_buf_get_lines(scratch, 0, -1, false), "\n")
+    else
+      out.applied_edits[#out.applied_edits + 1] = vim.NIL
+    end
+  end
   out.ok = true
   finish()
 end

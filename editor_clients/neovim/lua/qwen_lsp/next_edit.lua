@@ -193,6 +193,57 @@ end
 ---@field textDocument {uri: string, version: integer}
 ---@field command lsp.Command|nil
 
+---@class qwen_lsp.BufferEdit
+---@field row integer
+---@field col integer
+---@field end_row integer
+---@field end_col integer
+---@field text string
+
+--- An LSP edit in buffer bytes, or nil when its range is outside the buffer. A position just past the
+--- last line (line = line count, character 0: after the final newline, which Neovim keeps implicit) is
+--- moved to the end of the last line, and the text loses the newline it then no longer needs: replacing
+--- the last lines keeps one end-of-line, an insertion there starts a new line, deleting whole last lines
+--- also deletes the line break before them.
+---@param bufnr integer
+---@param edit qwen_lsp.InlineEdit
+---@param encoding string
+---@return qwen_lsp.BufferEdit|nil
+function M.buffer_edit(bufnr, edit, encoding)
+  if type(edit.text) ~= "string" or type(edit.range) ~= "table" then
+    return nil
+  end
+  local line_count = api.nvim_buf_line_count(bufnr)
+  local last = line_count - 1
+  local last_len = #(api.nvim_buf_get_lines(bufnr, last, line_count, false)[1] or "")
+  local function past_end(position)
+    return position.line == line_count and position.character == 0
+  end
+  local text = edit.text
+  local row, col, end_row, end_col
+  if past_end(edit.range["end"]) then
+    end_row, end_col = last, last_len
+    text = text:gsub("\n$", "")
+    local start = edit.range.start
+    if past_end(start) then
+      row, col = last, last_len
+      text = "\n" .. text
+    elseif edit.text == "" and start.character == 0 and start.line > 0 and start.line <= last then
+      row = start.line - 1
+      col = #(api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or "")
+    end
+  else
+    end_row, end_col = byte_position(bufnr, edit.range["end"], encoding)
+  end
+  if not row then
+    row, col = byte_position(bufnr, edit.range.start, encoding)
+  end
+  if not row or not end_row or row > end_row or (row == end_row and col > end_col) then
+    return nil
+  end
+  return { row = row, col = col, end_row = end_row, end_col = end_col, text = text }
+end
+
 --- Track the server's edits with extmarks (in buffer order), skipping those that change nothing.
 ---@param bufnr integer
 ---@param edits qwen_lsp.InlineEdit[]
@@ -202,13 +253,20 @@ local function track(bufnr, edits, encoding)
   local uri = vim.uri_from_bufnr(bufnr)
   local found = {}
   for _, edit in ipairs(edits) do
-    local row, col = byte_position(bufnr, edit.range.start, encoding)
-    local end_row, end_col = byte_position(bufnr, edit.range["end"], encoding)
+    local at = M.buffer_edit(bufnr, edit, encoding)
     local document = edit.textDocument or {}
-    if row and end_row and type(edit.text) == "string" and (document.uri == nil or document.uri == uri) then
-      local old = table.concat(api.nvim_buf_get_text(bufnr, row, col, end_row, end_col, {}), "\n")
-      if old ~= edit.text then
-        found[#found + 1] = { row = row, col = col, end_row = end_row, end_col = end_col, old = old, edit = edit }
+    if at and (document.uri == nil or document.uri == uri) then
+      local old = table.concat(api.nvim_buf_get_text(bufnr, at.row, at.col, at.end_row, at.end_col, {}), "\n")
+      if old ~= at.text then
+        found[#found + 1] = {
+          row = at.row,
+          col = at.col,
+          end_row = at.end_row,
+          end_col = at.end_col,
+          old = old,
+          new = at.text,
+          edit = edit,
+        }
       end
     end
   end
@@ -226,7 +284,7 @@ local function track(bufnr, edits, encoding)
       end_right_gravity = empty,
     })
     local command = type(f.edit.command) == "table" and f.edit.command or nil
-    items[#items + 1] = { mark = mark, old = f.old, new = f.edit.text, command = command }
+    items[#items + 1] = { mark = mark, old = f.old, new = f.new, command = command }
   end
   return items
 end
