@@ -38,6 +38,26 @@ function M.cancel(st)
   st.request_id, st.client_id = nil, nil
 end
 
+--- The buffer number, the current buffer's for nil or 0.
+---@param bufnr integer|nil
+---@return integer
+function M.resolve(bufnr)
+  return (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+end
+
+--- The buffer's state, made by `fresh()` the first time.
+---@param bufnr integer
+---@param fresh fun(): qwen_lsp.BufferState
+---@return qwen_lsp.BufferState
+function Store:get(bufnr, fresh)
+  local st = self.states[bufnr]
+  if not st then
+    st = fresh()
+    self.states[bufnr] = st
+  end
+  return st
+end
+
 ---@param bufnr integer
 ---@return string
 function Store:augroup_name(bufnr)

@@ -26,23 +26,16 @@ M.ns = api.nvim_create_namespace("qwen_lsp.ghost")
 ---@field index integer               the one shown
 
 local store = buffer_state.new("qwen_lsp.ghost")
-local states = store.states --[[@as table<integer, qwen_lsp.GhostState>]]
 
 ---@param bufnr integer
 ---@return qwen_lsp.GhostState
 local function state(bufnr)
-  local st = states[bufnr]
-  if not st then
-    st = { items = {}, index = 1 }
-    states[bufnr] = st
-  end
-  return st
+  return store:get(bufnr, function()
+    return { items = {}, index = 1 }
+  end) --[[@as qwen_lsp.GhostState]]
 end
 
----@param bufnr integer
-local function resolve(bufnr)
-  return (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
-end
+local resolve = buffer_state.resolve
 
 ---@return boolean
 local function in_insert_mode()

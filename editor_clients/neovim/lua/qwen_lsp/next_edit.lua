@@ -40,24 +40,17 @@ local track_ns = api.nvim_create_namespace("qwen_lsp.next_edit.track")
 ---@field end_col integer  exclusive
 
 local store = buffer_state.new("qwen_lsp.next_edit")
-local states = store.states --[[@as table<integer, qwen_lsp.NextEditState>]]
+local states = store.states --[[@as table<integer, qwen_lsp.NextEditState>]] -- lookups that must not create one
 
 ---@param bufnr integer
 ---@return qwen_lsp.NextEditState
 local function state(bufnr)
-  local st = states[bufnr]
-  if not st then
-    st = { items = {} }
-    states[bufnr] = st
-  end
-  return st
+  return store:get(bufnr, function()
+    return { items = {} }
+  end) --[[@as qwen_lsp.NextEditState]]
 end
 
----@param bufnr? integer
----@return integer
-local function resolve(bufnr)
-  return (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
-end
+local resolve = buffer_state.resolve
 
 ---@return boolean
 local function enabled()
