@@ -55,9 +55,7 @@ import hashlib
 import io
 import itertools
 import json
-import os
 import re
-import subprocess
 import sys
 import tarfile
 import tokenize
@@ -66,6 +64,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/, for models.py
+from models import cache_root, pip_download, sha256_file
 
 # (project, old version, new version): releases with larger refactors (Python 2 dropped, renames, type
 # hints), where one change is often repeated across a file. Change the list, then DATASET_DATE, and rerun.
@@ -129,19 +130,7 @@ IDENT = re.compile(r"[^\W\d]\w*")
 
 
 def cache_dir() -> Path:
-    path = Path(
-        os.environ.get("QWEN_LSP_NEXT_EDIT_CACHE") or os.path.expanduser("~/.cache/qwen-lsp/next-edit-sdists")
-    )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return cache_root("QWEN_LSP_NEXT_EDIT_CACHE", "~/.cache/qwen-lsp/next-edit-sdists")
 
 
 def sdist(project: str, version: str) -> Path:
@@ -150,8 +139,7 @@ def sdist(project: str, version: str) -> Path:
     found = sorted(p for p in folder.glob("*") if p.name.endswith((".tar.gz", ".zip", ".tar.bz2")))
     if not found:
         folder.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet"]
-        subprocess.run([*command, "-d", str(folder), f"{project}=={version}"], check=True)
+        pip_download(folder, f"{project}=={version}", options=("--no-binary", ":all:", "--quiet"))
         found = sorted(p for p in folder.glob("*") if p.name.endswith((".tar.gz", ".zip", ".tar.bz2")))
     if len(found) != 1:
         raise SystemExit(f"{project} {version}: expected one sdist in {folder}, found {found}")
