@@ -181,11 +181,7 @@ class Server:
 
     async def idle(self, limit: float = 120.0) -> None:
         """Wait until the server runs nothing (background work after the previous target)."""
-        deadline = time.perf_counter() + limit
-        quiet = 0
-        while quiet < 2 and time.perf_counter() < deadline:
-            quiet = 0 if (await self.session.stats()).get("busy") else quiet + 1
-            await asyncio.sleep(0.2)
+        await self.session.wait_idle(limit, interval=0.2)
 
     async def predict(
         self,

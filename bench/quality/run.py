@@ -262,11 +262,7 @@ class Ours:
         Each side has its own server; without this, one side's background work would share the cores
         with the next side's request (it changes only the timings).
         """
-        deadline = time.perf_counter() + limit
-        quiet = 0
-        while quiet < 2 and time.perf_counter() < deadline:
-            quiet = 0 if (await self.session.stats()).get("busy") else quiet + 1
-            await asyncio.sleep(0.4)
+        await self.session.wait_idle(limit, interval=0.4)
 
     def _set_text(self, path: Path, text: str) -> str:
         from lsprotocol import types

@@ -213,6 +213,18 @@ class ServerSession:
                 raise ServerError(str(info["outage"]))
             await asyncio.sleep(interval)
 
+    async def wait_idle(self, limit: float, interval: float) -> None:
+        """Wait until the server runs nothing, ``limit`` seconds at most.
+
+        Idle is ``busy`` false in two stats answers in a row: the background work after the last request
+        (speculation, pre-warm) is done.
+        """
+        deadline = time.perf_counter() + limit
+        quiet = 0
+        while quiet < 2 and time.perf_counter() < deadline:
+            quiet = 0 if (await self.stats()).get("busy") else quiet + 1
+            await asyncio.sleep(interval)
+
     async def stats(self) -> dict[str, Any]:
         """The server's ``qwenLsp/stats`` answer as a plain dict."""
         result = plain(await self.request(STATS_METHOD, None))
