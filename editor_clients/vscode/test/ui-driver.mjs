@@ -237,7 +237,8 @@ async function nextEditScenario() {
     text = await editorLines();
   }
   results.linesAfterSecondTab = text;
-  results.cursorAfterSecondTab = await cursor();
+  // The extension moves the cursor after the edit is in, and the status bar shows it a moment later.
+  results.cursorAfterSecondTab = await waitForCursorChange(results.cursorAfterFirstTab, 5_000);
   await page.waitForTimeout(300);
   results.decorationsAfterAccept = await nextEditDecorations();
   await shot("3-next-edit-applied");
